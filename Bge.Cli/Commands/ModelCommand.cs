@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Bge.Weights;
+using Bge.Weights.Onnx;
+using Bge.Weights.Provisioning;
+
+namespace Bge.Cli.Commands;
+
+/// <summary><c>bge model list</c> and <c>bge model import-onnx</c>.</summary>
+internal static class ModelCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("model", "List, provision and import models.");
+        command.Subcommands.Add(List());
+        command.Subcommands.Add(ImportOnnx());
+        return command;
+    }
+
+    private static Command List()
+    {
+        var list = new Command("list", "List the known models: name, layers, hidden size, pooling, file size (provisioning any missing one).");
+        var noProvision = new Option<bool>("--no-provision") { Description = "Only list, without provisioning missing models." };
+        list.Options.Add(noProvision);
+        list.SetAction(parse =>
+        {
+            var resolver = ModelResolver.Create();
+            Console.WriteLine($"{"name",-28} {"layers",6} {"hidden",6} {"pooling",7} {"size",10}  path");
+            foreach (var recipe in resolver.Recipes.Models)
+            {
+                if (!resolver.Provisioner.IsProvisioned(recipe) && parse.GetValue(noProvision))
+                {
+                    Console.WriteLine($"{recipe.Name,-28} {"-",6} {"-",6} {recipe.Pooling.ToString().ToLowerInvariant(),7} {"-",10}  (not provisioned)");
+                    continue;
+                }
+
+                Print(recipe.Name + (recipe.Name == resolver.Recipes.Default ? " *" : ""), resolver.Provision(recipe));
+            }
+
+            return 0;
+        });
+        return list;
+    }
+
+    private static void Print(string name, string directory)
+    {
+        var model = ModelDirectory.Open(directory);
+        var size = model.WeightFiles.Sum(f => new FileInfo(f).Length);
+        Console.WriteLine($"{name,-28} {model.Config.NumHiddenLayers,6} {model.Config.HiddenSize,6} {model.Pooling.ToString().ToLowerInvariant(),7} {size / 1e6,7:F1} MB  {directory}");
+    }
+
+    private static Command ImportOnnx()
+    {
+        var command = new Command("import-onnx", "Import a BERT ONNX export into a Hub-layout model directory.");
+        var onnx = new Argument<FileInfo>("model.onnx") { Description = "The ONNX file." };
+        var vocab = new Option<FileInfo>("--vocab") { Description = "The vocab.txt to go with it.", Required = true };
+        var pooling = new Option<string>("--pooling") { Description = "The pooling the model was trained with: cls or mean.", Required = true };
+        pooling.AcceptOnlyFromAmong("cls", "mean");
+        var output = new Option<DirectoryInfo>("--out") { Description = "The model directory to write.", Required = true };
+        var heads = new Option<int?>("--num-heads") { Description = "Attention heads (inferred from the graph when omitted)." };
+        var instruction = new Option<string?>("--query-instruction") { Description = "Instruction prepended to retrieval queries." };
+        command.Arguments.Add(onnx);
+        command.Options.Add(vocab);
+        command.Options.Add(pooling);
+        command.Options.Add(output);
+        command.Options.Add(heads);
+        command.Options.Add(instruction);
+        command.SetAction(parse =>
+        {
+            var source = parse.GetValue(onnx)!.FullName;
+            var imported = OnnxBertImporter.Map(OnnxGraph.Load(source), parse.GetValue(heads));
+            var mode = parse.GetValue(pooling) == "mean" ? PoolingMode.Mean : PoolingMode.Cls;
+            var directory = parse.GetValue(output)!.FullName;
+            var readme = $"# {Path.GetFileName(directory)}\n\nImported by `bge model import-onnx` from {source}.\n";
+            ModelDirectoryWriter.Write(directory, imported.Config, imported.Tensors,
+                NuGetModelProvisioner.Vocabulary(File.ReadAllBytes(parse.GetValue(vocab)!.FullName)),
+                new ModelCard(mode, parse.GetValue(instruction), readme));
+            Print(Path.GetFileName(directory), directory);
+            return 0;
+        });
+        return command;
+    }
+}

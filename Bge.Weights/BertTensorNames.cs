@@ -1,0 +1,94 @@
+namespace Bge.Weights;
+
+/// <summary>
+/// The Hugging Face tensor names of a BertModel and the shapes its config implies, plus the mapping from the
+/// variants checkpoints use (a <c>bert.</c> prefix, old <c>gamma</c>/<c>beta</c> LayerNorm names).
+/// </summary>
+public static class BertTensorNames
+{
+    /// <summary>The names of the embedding stage's five tensors.</summary>
+    public static readonly IReadOnlyList<string> Embeddings =
+    [
+        "embeddings.word_embeddings.weight",
+        "embeddings.position_embeddings.weight",
+        "embeddings.token_type_embeddings.weight",
+        "embeddings.LayerNorm.weight",
+        "embeddings.LayerNorm.bias",
+    ];
+
+    /// <summary>The prefix of layer <paramref name="layer"/>'s tensors, e.g. <c>encoder.layer.0.</c>.</summary>
+    public static string Layer(int layer) => $"encoder.layer.{layer}.";
+
+    /// <summary>Every tensor a BertModel with <paramref name="config"/> needs, with its shape.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> Expected(BertConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long h = config.HiddenSize, i = config.IntermediateSize;
+        var list = new List<(string, long[])>
+        {
+            (Embeddings[0], [config.VocabSize, h]),
+            (Embeddings[1], [config.MaxPositionEmbeddings, h]),
+            (Embeddings[2], [config.TypeVocabSize, h]),
+            (Embeddings[3], [h]),
+            (Embeddings[4], [h]),
+        };
+        for (var layer = 0; layer < config.NumHiddenLayers; layer++)
+        {
+            var p = Layer(layer);
+            foreach (var projection in new[] { "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense" })
+            {
+                list.Add((p + projection + ".weight", [h, h]));
+                list.Add((p + projection + ".bias", [h]));
+            }
+
+            list.Add((p + "attention.output.LayerNorm.weight", [h]));
+            list.Add((p + "attention.output.LayerNorm.bias", [h]));
+            list.Add((p + "intermediate.dense.weight", [i, h]));
+            list.Add((p + "intermediate.dense.bias", [i]));
+            list.Add((p + "output.dense.weight", [h, i]));
+            list.Add((p + "output.dense.bias", [h]));
+            list.Add((p + "output.LayerNorm.weight", [h]));
+            list.Add((p + "output.LayerNorm.bias", [h]));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Maps a checkpoint's tensor name to the BertModel name, or returns null for tensors an encoder does not use
+    /// (<c>pooler.*</c>, the <c>position_ids</c> buffer, pre-training heads).
+    /// </summary>
+    public static string? Canonical(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.StartsWith("bert.", StringComparison.Ordinal))
+        {
+            name = name["bert.".Length..];
+        }
+
+        if (!name.StartsWith("embeddings.", StringComparison.Ordinal) && !name.StartsWith("encoder.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        if (name.EndsWith("position_ids", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        if (name.Contains(".LayerNorm.", StringComparison.Ordinal))
+        {
+            if (name.EndsWith(".gamma", StringComparison.Ordinal))
+            {
+                return name[..^".gamma".Length] + ".weight";
+            }
+
+            if (name.EndsWith(".beta", StringComparison.Ordinal))
+            {
+                return name[..^".beta".Length] + ".bias";
+            }
+        }
+
+        return name;
+    }
+}

@@ -1,0 +1,205 @@
+using System.Text.Json;
+
+namespace Bge.Weights;
+
+/// <summary>
+/// A model directory laid out as the Hugging Face Hub lays it out: <c>config.json</c>, <c>model.safetensors</c>
+/// (or shards named by <c>model.safetensors.index.json</c>), <c>vocab.txt</c> and/or <c>tokenizer.json</c>,
+/// <c>tokenizer_config.json</c>, and the sentence-transformers files (<c>modules.json</c>,
+/// <c>1_Pooling/config.json</c>, <c>config_sentence_transformers.json</c>).
+/// </summary>
+public sealed class ModelDirectory
+{
+    private ModelDirectory(string path, BertConfig config, IReadOnlyList<string> weightFiles)
+    {
+        Path = path;
+        Config = config;
+        WeightFiles = weightFiles;
+    }
+
+    /// <summary>The directory.</summary>
+    public string Path { get; }
+
+    /// <summary>The model's config.json.</summary>
+    public BertConfig Config { get; }
+
+    /// <summary>The safetensors files holding the weights (one, or the shards in order).</summary>
+    public IReadOnlyList<string> WeightFiles { get; }
+
+    /// <summary>The vocab.txt path, or null if the directory has none.</summary>
+    public string? VocabPath { get; private init; }
+
+    /// <summary>The tokenizer.json path, or null if the directory has none.</summary>
+    public string? TokenizerJsonPath { get; private init; }
+
+    /// <summary>tokenizer_config.json's do_lower_case (true when absent, as for the uncased BERT vocabularies).</summary>
+    public bool DoLowerCase { get; private init; } = true;
+
+    /// <summary>tokenizer_config.json's model_max_length, capped by max_position_embeddings.</summary>
+    public int ModelMaxLength { get; private init; }
+
+    /// <summary>The pooling the model was trained with (from 1_Pooling/config.json; CLS, as BGE uses, when absent).</summary>
+    public PoolingMode Pooling { get; private init; } = PoolingMode.Cls;
+
+    /// <summary>Whether the pooling came from the directory's files rather than the default.</summary>
+    public bool PoolingDeclared { get; private init; }
+
+    /// <summary>The instruction prepended to retrieval queries (config_sentence_transformers.json's prompts.query), or null.</summary>
+    public string? QueryInstruction { get; private init; }
+
+    /// <summary>Opens and checks a model directory (the weights themselves are opened by <see cref="OpenWeights"/>).</summary>
+    /// <exception cref="ModelFormatException">A required file is missing or malformed.</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    public static ModelDirectory Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!Directory.Exists(path))
+        {
+            throw new DirectoryNotFoundException($"model directory not found: {path}");
+        }
+
+        var config = BertConfig.Load(System.IO.Path.Combine(path, "config.json"));
+        var tokenizerConfig = ReadJson(System.IO.Path.Combine(path, "tokenizer_config.json"));
+        var (pooling, declared) = ReadPooling(path);
+        var maxLength = config.MaxPositionEmbeddings;
+        if (tokenizerConfig is { } tc && tc.TryGetProperty("model_max_length", out var m) && m.ValueKind == JsonValueKind.Number
+            && m.TryGetInt64(out var declaredMax) && declaredMax > 0)
+        {
+            maxLength = (int)Math.Min(declaredMax, maxLength);
+        }
+
+        return new ModelDirectory(path, config, FindWeights(path))
+        {
+            VocabPath = Existing(path, "vocab.txt"),
+            TokenizerJsonPath = Existing(path, "tokenizer.json"),
+            DoLowerCase = tokenizerConfig is not { } t || !t.TryGetProperty("do_lower_case", out var lower) || lower.ValueKind != JsonValueKind.False,
+            ModelMaxLength = maxLength,
+            Pooling = pooling,
+            PoolingDeclared = declared,
+            QueryInstruction = ReadQueryInstruction(path),
+        };
+    }
+
+    /// <summary>Opens the weights and checks them against config.json.</summary>
+    /// <exception cref="ModelFormatException">A tensor is missing, malformed or of the wrong shape.</exception>
+    public BertWeights OpenWeights() => BertWeights.Open(Config, WeightFiles);
+
+    private static string? Existing(string directory, string name)
+    {
+        var file = System.IO.Path.Combine(directory, name);
+        return File.Exists(file) ? file : null;
+    }
+
+    private static IReadOnlyList<string> FindWeights(string path)
+    {
+        if (Existing(path, "model.safetensors") is { } single)
+        {
+            return [single];
+        }
+
+        if (Existing(path, "model.safetensors.index.json") is { } index)
+        {
+            var root = ReadJson(index) ?? throw new ModelFormatException(index, "unreadable");
+            if (!root.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelFormatException(index, "no weight_map object");
+            }
+
+            var shards = new List<string>();
+            foreach (var entry in map.EnumerateObject())
+            {
+                var shard = entry.Value.GetString();
+                if (string.IsNullOrEmpty(shard) || shard.Contains('/') || shard.Contains('\\') || shard.StartsWith('.'))
+                {
+                    throw new ModelFormatException(index, $"weight_map names an invalid shard file '{shard}'", entry.Name);
+                }
+
+                var file = System.IO.Path.Combine(path, shard);
+                if (!shards.Contains(file))
+                {
+                    shards.Add(File.Exists(file) ? file : throw new ModelFormatException(file, "shard named by model.safetensors.index.json is missing", entry.Name));
+                }
+            }
+
+            return shards;
+        }
+
+        if (Existing(path, "pytorch_model.bin") is { } pickle)
+        {
+            throw new ModelFormatException(pickle,
+                "only pytorch_model.bin is present; it is a Python pickle, and loading a pickle can run arbitrary code, so it is refused. " +
+                "Convert it once with Python: `from transformers import AutoModel; AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`, " +
+                "or download the model's model.safetensors.");
+        }
+
+        throw new ModelFormatException(path, "no model.safetensors or model.safetensors.index.json in the model directory");
+    }
+
+    private static (PoolingMode Mode, bool Declared) ReadPooling(string path)
+    {
+        var folder = "1_Pooling";
+        if (ReadJson(System.IO.Path.Combine(path, "modules.json")) is { ValueKind: JsonValueKind.Array } modules)
+        {
+            foreach (var module in modules.EnumerateArray())
+            {
+                if (module.TryGetProperty("type", out var type) && type.GetString()?.EndsWith(".Pooling", StringComparison.Ordinal) == true
+                    && module.TryGetProperty("path", out var p) && p.GetString() is { Length: > 0 } modulePath)
+                {
+                    folder = modulePath;
+                }
+            }
+        }
+
+        var file = System.IO.Path.Combine(path, folder, "config.json");
+        if (ReadJson(file) is not { } pooling)
+        {
+            return (PoolingMode.Cls, false);
+        }
+
+        bool Flag(string name) => pooling.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
+        if (pooling.TryGetProperty("pooling_mode", out var named) && named.GetString() is { } mode)
+        {
+            return mode switch
+            {
+                "cls" => (PoolingMode.Cls, true),
+                "mean" => (PoolingMode.Mean, true),
+                _ => throw new ModelFormatException(file, $"pooling_mode '{mode}' is not supported (cls or mean)"),
+            };
+        }
+
+        return (Flag("pooling_mode_cls_token"), Flag("pooling_mode_mean_tokens")) switch
+        {
+            (true, false) => (PoolingMode.Cls, true),
+            (false, true) => (PoolingMode.Mean, true),
+            _ => throw new ModelFormatException(file, "exactly one of pooling_mode_cls_token and pooling_mode_mean_tokens must be true"),
+        };
+    }
+
+    private static string? ReadQueryInstruction(string path)
+    {
+        var root = ReadJson(System.IO.Path.Combine(path, "config_sentence_transformers.json"));
+        return root is { } r && r.TryGetProperty("prompts", out var prompts) && prompts.ValueKind == JsonValueKind.Object
+            && prompts.TryGetProperty("query", out var query) && query.ValueKind == JsonValueKind.String
+            && query.GetString() is { Length: > 0 } text
+            ? text
+            : null;
+    }
+
+    private static JsonElement? ReadJson(string file)
+    {
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(file));
+            return document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(file, "not valid JSON: " + e.Message, innerException: e);
+        }
+    }
+}

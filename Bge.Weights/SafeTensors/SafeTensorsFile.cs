@@ -1,0 +1,191 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Bge.Weights.SafeTensors;
+
+/// <summary>
+/// A safetensors file, memory-mapped. The header is validated completely when the file is opened, so every
+/// later read stays inside the mapping. F32 tensors are served zero-copy from the mapping.
+/// </summary>
+/// <remarks>Format: 8-byte little-endian header length N, N bytes of JSON header, then the data area.</remarks>
+public sealed unsafe class SafeTensorsFile : IDisposable
+{
+    /// <summary>Largest header accepted (the reference implementation's limit).</summary>
+    public const long MaxHeaderLength = 100_000_000;
+
+    private readonly MemoryMappedFile _map;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private readonly long _dataStart;
+    private readonly long _length;
+    private bool _disposed;
+
+    private SafeTensorsFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* basePointer, long length)
+    {
+        FilePath = path;
+        _map = map;
+        _view = view;
+        _base = basePointer;
+        _length = length;
+        var headerLength = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(basePointer, 8));
+        _dataStart = 8 + headerLength;
+        (Tensors, Metadata) = SafeTensorsHeader.Parse(path, new ReadOnlySpan<byte>(basePointer + 8, (int)headerLength), length - _dataStart);
+    }
+
+    /// <summary>The file's path.</summary>
+    public string FilePath { get; }
+
+    /// <summary>Every tensor in the file, by name.</summary>
+    public IReadOnlyDictionary<string, TensorInfo> Tensors { get; }
+
+    /// <summary>The header's <c>__metadata__</c> (empty if absent).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>Opens and validates a safetensors file.</summary>
+    /// <exception cref="ModelFormatException">The file is not a valid safetensors file; the message names the file and tensor.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static SafeTensorsFile Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var length = new FileInfo(path).Length;
+        if (length < 8)
+        {
+            throw new ModelFormatException(path, $"file is {length} bytes, too short for the 8-byte header length");
+        }
+
+        MemoryMappedFile? map = null;
+        MemoryMappedViewAccessor? view = null;
+        var acquired = false;
+        try
+        {
+            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            byte* pointer = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            acquired = true;
+            pointer += view.PointerOffset;
+            var headerLength = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(pointer, 8));
+            if (headerLength > (ulong)(length - 8))
+            {
+                throw new ModelFormatException(path, $"header length {headerLength} runs past the end of the {length}-byte file", offset: 0);
+            }
+
+            if (headerLength > MaxHeaderLength)
+            {
+                throw new ModelFormatException(path, $"header length {headerLength} exceeds the {MaxHeaderLength}-byte limit", offset: 0);
+            }
+
+            return new SafeTensorsFile(path, map, view, pointer, length);
+        }
+        catch
+        {
+            if (acquired)
+            {
+                view!.SafeMemoryMappedViewHandle.ReleasePointer();
+            }
+
+            view?.Dispose();
+            map?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The raw bytes of a tensor, straight from the mapping (valid until the file is disposed).</summary>
+    /// <exception cref="KeyNotFoundException">No tensor of that name.</exception>
+    public ReadOnlySpan<byte> GetBytes(string name)
+    {
+        var info = Get(name);
+        return new ReadOnlySpan<byte>(_base + _dataStart + info.Begin, checked((int)info.ByteLength));
+    }
+
+    /// <summary>An F32 tensor's values, zero-copy from the mapping (valid until the file is disposed).</summary>
+    /// <exception cref="ModelFormatException">The tensor is not F32.</exception>
+    public ReadOnlySpan<float> GetFloat32Span(string name)
+    {
+        var info = Get(name);
+        if (info.DType != TensorDType.F32)
+        {
+            throw new ModelFormatException(FilePath, $"is {info.DType}, not F32", name);
+        }
+
+        return MemoryMarshal.Cast<byte, float>(GetBytes(name));
+    }
+
+    /// <summary>Copies a floating-point tensor (F32, F16, BF16 or F64) into <paramref name="destination"/> as F32.</summary>
+    /// <exception cref="ModelFormatException">The tensor is not floating point.</exception>
+    /// <exception cref="ArgumentException">The destination's length is not the tensor's element count.</exception>
+    public void CopyToFloat32(string name, Span<float> destination)
+    {
+        var info = Get(name);
+        if (destination.Length != info.ElementCount)
+        {
+            throw new ArgumentException($"tensor '{name}' has {info.ElementCount} elements, destination {destination.Length}", nameof(destination));
+        }
+
+        var bytes = GetBytes(name);
+        switch (info.DType)
+        {
+            case TensorDType.F32:
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
+                break;
+            case TensorDType.F16:
+                var halves = MemoryMarshal.Cast<byte, Half>(bytes);
+                for (var i = 0; i < halves.Length; i++)
+                {
+                    destination[i] = (float)halves[i];
+                }
+
+                break;
+            case TensorDType.BF16:
+                var raw = MemoryMarshal.Cast<byte, ushort>(bytes);
+                for (var i = 0; i < raw.Length; i++)
+                {
+                    destination[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
+                }
+
+                break;
+            case TensorDType.F64:
+                var doubles = MemoryMarshal.Cast<byte, double>(bytes);
+                for (var i = 0; i < doubles.Length; i++)
+                {
+                    destination[i] = (float)doubles[i];
+                }
+
+                break;
+            default:
+                throw new ModelFormatException(FilePath, $"is {info.DType}, not a floating-point type", name);
+        }
+    }
+
+    /// <summary>A floating-point tensor's values as a new F32 array.</summary>
+    /// <exception cref="ModelFormatException">The tensor is not floating point.</exception>
+    public float[] ReadFloat32(string name)
+    {
+        var values = new float[Get(name).ElementCount];
+        CopyToFloat32(name, values);
+        return values;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map.Dispose();
+    }
+
+    private TensorInfo Get(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Tensors.TryGetValue(name, out var info)
+            ? info
+            : throw new KeyNotFoundException($"{FilePath}: no tensor named '{name}'");
+    }
+}
