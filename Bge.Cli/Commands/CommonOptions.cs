@@ -1,0 +1,32 @@
+using System.CommandLine;
+
+namespace Bge.Cli.Commands;
+
+/// <summary>Options several commands share.</summary>
+internal static class CommonOptions
+{
+    public static Option<string?> Model() => new("--model", "-m")
+    {
+        Description = "A model directory (Hub layout) or a provisioned model's name; the default model when omitted.",
+    };
+
+    public static Option<int?> MaxLength() => new("--max-length")
+    {
+        Description = "Maximum tokens per text, [CLS] and [SEP] included (default: the model's, at most 512).",
+    };
+
+    public static Option<string?> Input() => new("--input", "-i") { Description = "Read texts from this file ('-' for standard input)." };
+
+    public static Option<string> InputFormat()
+    {
+        var option = new Option<string>("--input-format")
+        {
+            Description = "text: one text per line; jsonl: one JSON string per line.",
+            DefaultValueFactory = _ => "text",
+        };
+        option.AcceptOnlyFromAmong("text", "jsonl");
+        return option;
+    }
+
+    public static Option<string?> Output() => new("--output", "-o") { Description = "Write results to this file ('-' or omitted: standard output)." };
+}
