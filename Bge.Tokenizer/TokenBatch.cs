@@ -37,6 +37,20 @@ public sealed class TokenBatch
         }
     }
 
+    /// <summary>A batch of raw id sequences (token types 0 unless given), for callers that tokenize elsewhere.</summary>
+    /// <exception cref="ArgumentException">A type-id sequence's length differs from its id sequence's.</exception>
+    public static TokenBatch FromIds(IReadOnlyList<int[]> ids, IReadOnlyList<int[]>? typeIds = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return new TokenBatch(ids.Select((sequence, b) =>
+        {
+            var types = typeIds?[b] ?? new int[sequence.Length];
+            return types.Length == sequence.Length
+                ? new Encoding(sequence, types, new (int, int)[sequence.Length], false)
+                : throw new ArgumentException($"sequence {b} has {sequence.Length} ids but {types.Length} type ids", nameof(typeIds));
+        }).ToList());
+    }
+
     /// <summary>The encodings, in input order.</summary>
     public IReadOnlyList<Encoding> Encodings { get; }
 

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using Bge.Core.Model;
+using Bge.Core.Pooling;
+using Bge.Tokenizer;
+using Bge.Weights;
+
+namespace Bge.Core;
+
+/// <summary>
+/// Text in, embeddings out: tokenize → <see cref="BertModel"/> → pooling → L2 normalization, like
+/// FlagEmbedding's FlagModel. Inputs are sorted by length before batching and results returned in input
+/// order. One instance may be used by many threads at once.
+/// </summary>
+public sealed class Embedder
+{
+    private readonly Action<string> _warn;
+
+    /// <summary>Builds an embedder from its parts.</summary>
+    public Embedder(BertModel model, BertTokenizer tokenizer, PoolingMode trainedPooling, string? queryInstruction, EmbedderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        Model = model;
+        Tokenizer = tokenizer;
+        TrainedPooling = trainedPooling;
+        QueryInstruction = queryInstruction;
+        Options = options ?? new EmbedderOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.DegreeOfParallelism, 1, nameof(options));
+        _warn = Options.Warning ?? (message => Trace.TraceWarning(message));
+    }
+
+    /// <summary>The encoder.</summary>
+    public BertModel Model { get; }
+
+    /// <summary>The tokenizer.</summary>
+    public BertTokenizer Tokenizer { get; }
+
+    /// <summary>The pooling the model was trained with, used unless a call asks for another.</summary>
+    public PoolingMode TrainedPooling { get; }
+
+    /// <summary>The instruction <see cref="EncodeQueries"/> prepends, or null if the model has none.</summary>
+    public string? QueryInstruction { get; }
+
+    /// <summary>The embedder's settings.</summary>
+    public EmbedderOptions Options { get; }
+
+    /// <summary>The embedding dimension.</summary>
+    public int Dimension => Model.Config.HiddenSize;
+
+    /// <summary>Loads a Hub-layout model directory (config, safetensors weights, vocabulary, pooling and instruction).</summary>
+    /// <exception cref="ModelFormatException">A model file is missing, malformed or inconsistent.</exception>
+    /// <exception cref="VocabularyException">The tokenizer files are malformed.</exception>
+    public static Embedder Load(string modelDirectory, EmbedderOptions? options = null)
+    {
+        var directory = ModelDirectory.Open(modelDirectory);
+        BertModel model;
+        using (var weights = directory.OpenWeights())
+        {
+            model = BertModel.Load(weights);
+        }
+
+        var tokenizer = BertTokenizer.FromDirectory(modelDirectory, directory.ModelMaxLength);
+        if (tokenizer.Vocabulary.Count > model.Config.VocabSize)
+        {
+            throw new ModelFormatException(modelDirectory, $"the vocabulary has {tokenizer.Vocabulary.Count} tokens but the model's embedding table only {model.Config.VocabSize}");
+        }
+
+        return new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options);
+    }
+
+    /// <summary>Embeds one text.</summary>
+    public float[] Encode(string text, EncodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Encode([text], options).RowArray(0);
+    }
+
+    /// <summary>Embeds texts; row <c>i</c> of the result is the embedding of <c>texts[i]</c>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public EmbeddingMatrix Encode(IReadOnlyList<string> texts, EncodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        options ??= new EncodeOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxLength, Model.Config.MaxPositionEmbeddings, nameof(options));
+        var pooling = Poolings.For(options.Pooling ?? TrainedPooling);
+        if (pooling.Mode != TrainedPooling)
+        {
+            _warn($"{pooling.Mode} pooling requested, but this model was trained with {TrainedPooling} pooling; embeddings may lose quality");
+        }
+
+        var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), options.MaxLength)).ToArray();
+        // Longest first, as FlagEmbedding does, so each batch holds texts of similar length.
+        var order = Enumerable.Range(0, encodings.Length).OrderByDescending(i => encodings[i].Length).ThenBy(i => i).ToArray();
+        var result = new float[texts.Count * Dimension];
+        for (var first = 0; first < order.Length; first += options.BatchSize)
+        {
+            var members = order.AsSpan(first, Math.Min(options.BatchSize, order.Length - first)).ToArray();
+            var states = Model.Forward(new TokenBatch(members.Select(i => encodings[i]).ToList()), Options.DegreeOfParallelism);
+            for (var b = 0; b < members.Length; b++)
+            {
+                var row = result.AsSpan(members[b] * Dimension, Dimension);
+                pooling.Pool(states, b, row);
+                if (options.Normalize)
+                {
+                    L2Normalize.InPlace(row);
+                }
+            }
+        }
+
+        return new EmbeddingMatrix(result, texts.Count, Dimension);
+    }
+
+    /// <summary>Embeds retrieval queries: the model's query instruction (if any) is prepended to each.</summary>
+    public EmbeddingMatrix EncodeQueries(IReadOnlyList<string> queries, EncodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        return Encode(QueryInstruction is null ? queries : queries.Select(q => QueryInstruction + q).ToList(), options);
+    }
+
+    /// <summary>Embeds documents to be retrieved (no instruction).</summary>
+    public EmbeddingMatrix EncodeCorpus(IReadOnlyList<string> passages, EncodeOptions? options = null) => Encode(passages, options);
+
+    /// <summary>The score matrix <c>a · bᵀ</c>: cosine similarities when both are normalized.</summary>
+    /// <exception cref="ArgumentException">The matrices' dimensions differ.</exception>
+    public static EmbeddingMatrix Similarity(EmbeddingMatrix a, EmbeddingMatrix b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.Columns != b.Columns)
+        {
+            throw new ArgumentException($"dimensions differ: {a.Columns} and {b.Columns}", nameof(b));
+        }
+
+        var scores = new float[a.Rows * b.Rows];
+        for (var i = 0; i < a.Rows; i++)
+        {
+            for (var j = 0; j < b.Rows; j++)
+            {
+                scores[(i * b.Rows) + j] = TensorPrimitives.Dot(a.Row(i), b.Row(j));
+            }
+        }
+
+        return new EmbeddingMatrix(scores, a.Rows, b.Rows);
+    }
+}

@@ -1,0 +1,29 @@
+using Bge.Weights;
+
+namespace Bge.Core;
+
+/// <summary>How one encode call pools, normalizes, truncates and batches.</summary>
+public sealed record EncodeOptions
+{
+    /// <summary>The pooling; the model's trained pooling (from its 1_Pooling/config.json) when null.</summary>
+    public PoolingMode? Pooling { get; init; }
+
+    /// <summary>L2-normalize each embedding (on by default, as BGE and FlagEmbedding do).</summary>
+    public bool Normalize { get; init; } = true;
+
+    /// <summary>Maximum tokens per text, [CLS] and [SEP] included; longer texts are truncated.</summary>
+    public int MaxLength { get; init; } = 512;
+
+    /// <summary>Texts per forward pass.</summary>
+    public int BatchSize { get; init; } = 32;
+}
+
+/// <summary>How an embedder is set up.</summary>
+public sealed record EmbedderOptions
+{
+    /// <summary>Threads one encode call may use (default: the processor count).</summary>
+    public int DegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Receives warnings, such as a pooling other than the model's trained one (default: <see cref="System.Diagnostics.Trace"/>).</summary>
+    public Action<string>? Warning { get; init; }
+}

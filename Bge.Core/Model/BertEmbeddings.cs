@@ -1,0 +1,66 @@
+using System.Numerics.Tensors;
+using Bge.Tokenizer;
+using Bge.Weights;
+
+namespace Bge.Core.Model;
+
+/// <summary>
+/// Token vectors: word + position + token_type embeddings, then LayerNorm
+/// (<c>embeddings.word_embeddings</c>, <c>embeddings.position_embeddings</c>, <c>embeddings.token_type_embeddings</c>,
+/// <c>embeddings.LayerNorm</c>). Positions restart at 0 for each packed sequence.
+/// </summary>
+internal sealed class BertEmbeddings(BertConfig config, float[] word, float[] position, float[] tokenType, LayerNormalization layerNorm)
+{
+    public static BertEmbeddings Load(BertWeights weights) => new(
+        weights.Config,
+        weights.Read("embeddings.word_embeddings.weight"),
+        weights.Read("embeddings.position_embeddings.weight"),
+        weights.Read("embeddings.token_type_embeddings.weight"),
+        LayerNormalization.Load(weights, "embeddings.LayerNorm"));
+
+    // (T) ids, (T) types -> (T, H)
+    public void Forward(TokenBatch batch, Span<float> hidden)
+    {
+        var h = config.HiddenSize;
+        for (var b = 0; b < batch.Count; b++)
+        {
+            var start = batch.SequenceStarts[b];
+            for (var p = 0; p < batch.LengthOf(b); p++)
+            {
+                int id = batch.Ids[start + p], type = batch.TypeIds[start + p];
+                var row = hidden.Slice((start + p) * h, h);
+                TensorPrimitives.Add(word.AsSpan(id * h, h), position.AsSpan(p * h, h), row);
+                TensorPrimitives.Add(row, tokenType.AsSpan(type * h, h), row);
+            }
+        }
+
+        layerNorm.Forward(hidden, batch.TotalTokens);
+    }
+
+    /// <summary>Refuses ids, token types or lengths the tables cannot serve, naming the sequence and token.</summary>
+    public void Validate(TokenBatch batch)
+    {
+        for (var b = 0; b < batch.Count; b++)
+        {
+            var length = batch.LengthOf(b);
+            if (length == 0 || length > config.MaxPositionEmbeddings)
+            {
+                throw new ArgumentException($"sequence {b} has {length} tokens; the model takes 1 to {config.MaxPositionEmbeddings}", nameof(batch));
+            }
+
+            for (var p = 0; p < length; p++)
+            {
+                int id = batch.Ids[batch.SequenceStarts[b] + p], type = batch.TypeIds[batch.SequenceStarts[b] + p];
+                if ((uint)id >= (uint)config.VocabSize)
+                {
+                    throw new ArgumentException($"sequence {b}, token {p}: id {id} is outside the vocabulary of {config.VocabSize}", nameof(batch));
+                }
+
+                if ((uint)type >= (uint)config.TypeVocabSize)
+                {
+                    throw new ArgumentException($"sequence {b}, token {p}: token type {type} is outside 0..{config.TypeVocabSize - 1}", nameof(batch));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+using Bge.Core.Kernels;
+using Bge.Weights;
+
+namespace Bge.Core.Model;
+
+/// <summary>The feed-forward expansion with GELU (<c>intermediate.dense</c>, hidden_act "gelu").</summary>
+internal sealed class BertIntermediate(Linear dense)
+{
+    public static BertIntermediate Load(BertWeights weights, string prefix) =>
+        new(Linear.Load(weights, prefix + "dense", weights.Config.IntermediateSize, weights.Config.HiddenSize));
+
+    public int Width => dense.Out;
+
+    // (T, H) -> (T, I)
+    public void Forward(ReadOnlySpan<float> hidden, Span<float> output, int tokens, int parallelism)
+    {
+        dense.Forward(hidden, tokens, output, parallelism);
+        Gelu.InPlace(output[..(tokens * dense.Out)]);
+    }
+}

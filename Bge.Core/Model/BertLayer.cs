@@ -1,0 +1,43 @@
+using Bge.Weights;
+
+namespace Bge.Core.Model;
+
+/// <summary>One encoder layer (<c>encoder.layer.{i}</c>): attention, then the feed-forward block.</summary>
+internal sealed class BertLayer(BertSelfAttention attention, BertSelfOutput attentionOutput, BertIntermediate intermediate, BertOutput output)
+{
+    public static BertLayer Load(BertWeights weights, int index)
+    {
+        var p = BertTensorNames.Layer(index);
+        return new(
+            BertSelfAttention.Load(weights, p + "attention.self."),
+            BertSelfOutput.Load(weights, p + "attention.output."),
+            BertIntermediate.Load(weights, p + "intermediate."),
+            BertOutput.Load(weights, p + "output."));
+    }
+
+    public int ScratchWidth => Math.Max(attention.ScratchWidth, intermediate.Width);
+
+    // (T, H) -> (T, H) in place; scratch is (T, max(3H, I)), context and attended are (T, H)
+    public void Forward(Span<float> hidden, int[] sequenceStarts, Workspace work, int parallelism)
+    {
+        var tokens = sequenceStarts[^1];
+        attention.Forward(hidden, sequenceStarts, work.Scratch, work.Context, parallelism);
+        attentionOutput.Forward(work.Context, hidden, work.Attended, tokens, parallelism);
+        intermediate.Forward(work.Attended, work.Scratch, tokens, parallelism);
+        output.Forward(work.Scratch, work.Attended, hidden, tokens, parallelism);
+    }
+}
+
+/// <summary>The activations one forward pass needs besides the hidden states, sized for its token count.</summary>
+internal sealed class Workspace(int tokens, int hidden, int scratchWidth)
+{
+    private readonly float[] _scratch = new float[tokens * scratchWidth];
+    private readonly float[] _context = new float[tokens * hidden];
+    private readonly float[] _attended = new float[tokens * hidden];
+
+    public Span<float> Scratch => _scratch;
+
+    public Span<float> Context => _context;
+
+    public Span<float> Attended => _attended;
+}

@@ -1,0 +1,85 @@
+using Bge.Tokenizer;
+using Bge.Weights;
+
+namespace Bge.Core.Model;
+
+/// <summary>
+/// The BERT encoder: token ids in, <c>last_hidden_state</c> out. Stateless after loading, so one instance may
+/// serve many threads at once.
+/// </summary>
+public sealed class BertModel
+{
+    private readonly BertEmbeddings _embeddings;
+    private readonly BertLayer[] _layers;
+
+    private BertModel(BertConfig config, BertEmbeddings embeddings, BertLayer[] layers)
+    {
+        Config = config;
+        _embeddings = embeddings;
+        _layers = layers;
+    }
+
+    /// <summary>The model's hyper-parameters.</summary>
+    public BertConfig Config { get; }
+
+    /// <summary>Builds the encoder from checked weights (copied and packed; the weights may be disposed afterwards).</summary>
+    public static BertModel Load(BertWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i)).ToArray();
+        return new BertModel(weights.Config, BertEmbeddings.Load(weights), layers);
+    }
+
+    /// <summary>Runs the encoder over a packed batch.</summary>
+    /// <param name="batch">The sequences, packed end to end.</param>
+    /// <param name="parallelism">Threads to use at most.</param>
+    /// <returns>The last hidden state, [total tokens × hidden], packed like the batch.</returns>
+    /// <exception cref="ArgumentException">An id, token type or sequence length is outside what the model takes.</exception>
+    public HiddenStates Forward(TokenBatch batch, int parallelism = 1)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _embeddings.Validate(batch);
+        var h = Config.HiddenSize;
+        var hidden = new float[batch.TotalTokens * h];
+        _embeddings.Forward(batch, hidden);
+        var work = new Workspace(batch.TotalTokens, h, _layers.Max(l => l.ScratchWidth));
+        foreach (var layer in _layers)
+        {
+            layer.Forward(hidden, batch.SequenceStarts, work, parallelism);
+        }
+
+        return new HiddenStates(hidden, h, batch.SequenceStarts);
+    }
+}
+
+/// <summary>
+/// Packed hidden states: row <c>SequenceStarts[b] + t</c> is token <c>t</c> of sequence <c>b</c>.
+/// </summary>
+/// <param name="Data">[total tokens × Hidden], row-major.</param>
+/// <param name="Hidden">Width of a row.</param>
+/// <param name="SequenceStarts">Start row of each sequence, plus the total at the end.</param>
+public sealed record HiddenStates(float[] Data, int Hidden, int[] SequenceStarts)
+{
+    /// <summary>Number of sequences.</summary>
+    public int Count => SequenceStarts.Length - 1;
+
+    /// <summary>Tokens of sequence <paramref name="index"/>.</summary>
+    public int LengthOf(int index) => SequenceStarts[index + 1] - SequenceStarts[index];
+
+    /// <summary>The rows of sequence <paramref name="index"/>, [length × Hidden].</summary>
+    public ReadOnlySpan<float> Sequence(int index) =>
+        Data.AsSpan(SequenceStarts[index] * Hidden, LengthOf(index) * Hidden);
+
+    /// <summary>The states as Hugging Face's padded <c>last_hidden_state</c>, [Count × longest × Hidden], zeros on padding.</summary>
+    public float[] ToPadded(out int sequenceLength)
+    {
+        sequenceLength = Enumerable.Range(0, Count).Select(LengthOf).DefaultIfEmpty(0).Max();
+        var padded = new float[Count * sequenceLength * Hidden];
+        for (var b = 0; b < Count; b++)
+        {
+            Sequence(b).CopyTo(padded.AsSpan(b * sequenceLength * Hidden));
+        }
+
+        return padded;
+    }
+}

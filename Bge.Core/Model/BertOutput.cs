@@ -1,0 +1,20 @@
+using System.Numerics.Tensors;
+using Bge.Weights;
+
+namespace Bge.Core.Model;
+
+/// <summary>The feed-forward contraction, residual and LayerNorm (<c>output.dense</c>, <c>output.LayerNorm</c>).</summary>
+internal sealed class BertOutput(Linear dense, LayerNormalization layerNorm)
+{
+    public static BertOutput Load(BertWeights weights, string prefix) => new(
+        Linear.Load(weights, prefix + "dense", weights.Config.HiddenSize, weights.Config.IntermediateSize),
+        LayerNormalization.Load(weights, prefix + "LayerNorm"));
+
+    // (T, I) intermediate, (T, H) input -> (T, H) LayerNorm(intermediate·Wᵀ + b + input)
+    public void Forward(ReadOnlySpan<float> intermediate, ReadOnlySpan<float> input, Span<float> output, int tokens, int parallelism)
+    {
+        dense.Forward(intermediate, tokens, output, parallelism);
+        TensorPrimitives.Add(output[..input.Length], input, output);
+        layerNorm.Forward(output, tokens);
+    }
+}

@@ -1,0 +1,22 @@
+using System.Numerics.Tensors;
+using Bge.Weights;
+
+namespace Bge.Core.Model;
+
+/// <summary>Attention output projection, residual and LayerNorm (<c>attention.output.dense</c>, <c>attention.output.LayerNorm</c>).</summary>
+internal sealed class BertSelfOutput(Linear dense, LayerNormalization layerNorm)
+{
+    public static BertSelfOutput Load(BertWeights weights, string prefix)
+    {
+        var h = weights.Config.HiddenSize;
+        return new(Linear.Load(weights, prefix + "dense", h, h), LayerNormalization.Load(weights, prefix + "LayerNorm"));
+    }
+
+    // (T, H) context, (T, H) input -> (T, H) LayerNorm(context·Wᵀ + b + input)
+    public void Forward(ReadOnlySpan<float> context, ReadOnlySpan<float> input, Span<float> output, int tokens, int parallelism)
+    {
+        dense.Forward(context, tokens, output, parallelism);
+        TensorPrimitives.Add(output[..input.Length], input, output);
+        layerNorm.Forward(output, tokens);
+    }
+}

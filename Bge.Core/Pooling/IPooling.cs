@@ -1,0 +1,26 @@
+using Bge.Core.Model;
+using Bge.Weights;
+
+namespace Bge.Core.Pooling;
+
+/// <summary>Turns one sequence's token vectors into one sentence vector.</summary>
+public interface IPooling
+{
+    /// <summary>Which pooling this is.</summary>
+    PoolingMode Mode { get; }
+
+    /// <summary>Writes the pooled vector of sequence <paramref name="sequence"/> into <paramref name="output"/> (Hidden values).</summary>
+    void Pool(HiddenStates states, int sequence, Span<float> output);
+}
+
+/// <summary>The pooling stages by mode.</summary>
+public static class Poolings
+{
+    /// <summary>The stage for <paramref name="mode"/>.</summary>
+    public static IPooling For(PoolingMode mode) => mode switch
+    {
+        PoolingMode.Cls => ClsPooling.Instance,
+        PoolingMode.Mean => MeanPooling.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown pooling"),
+    };
+}
