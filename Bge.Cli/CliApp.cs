@@ -14,6 +14,7 @@ internal static class CliApp
         var root = new RootCommand("bge: BGE text embeddings in pure managed .NET.");
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(EmbedCommand.Create());
         return root;
     }
 
@@ -24,7 +25,7 @@ internal static class CliApp
             return Root().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is ModelFormatException or ModelProvisioningException or VocabularyException
-            or InvalidDataException or IOException or UnauthorizedAccessException)
+            or InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"bge: {e.Message}");
             return 2;
