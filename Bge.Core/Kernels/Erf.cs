@@ -47,14 +47,6 @@ public static class Erf
 
     /// <summary>erf over a vector of floats, the same evaluation as <see cref="Compute(float)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Compute(Vector512<float> x)
-    {
-        var (lower, upper) = Vector512.Widen(x);
-        return Vector512.Narrow(Compute(lower), Compute(upper));
-    }
-
-    /// <summary>erf over a vector of floats, the same evaluation as <see cref="Compute(float)"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Compute(Vector256<float> x)
     {
         var (lower, upper) = Vector256.Widen(x);
@@ -76,24 +68,6 @@ public static class Erf
         q = Vector256.FusedMultiplyAdd(x2, q, Vector256.Create(B4));
         q = Vector256.FusedMultiplyAdd(x2, q, Vector256.Create(B6));
         q = Vector256.FusedMultiplyAdd(x2, q, Vector256.Create(B8));
-        return x * p / q;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> Compute(Vector512<double> x)
-    {
-        x = Vector512.Clamp(x, Vector512.Create(-Clamp), Vector512.Create(Clamp));
-        var x2 = x * x;
-        var p = Vector512.FusedMultiplyAdd(x2, Vector512.Create(A1), Vector512.Create(A3));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(A5));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(A7));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(A9));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(A11));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(A13));
-        var q = Vector512.FusedMultiplyAdd(x2, Vector512.Create(B0), Vector512.Create(B2));
-        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(B4));
-        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(B6));
-        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(B8));
         return x * p / q;
     }
 

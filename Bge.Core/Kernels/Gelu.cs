@@ -16,20 +16,7 @@ public static class Gelu
     public static void InPlace(Span<float> values)
     {
         var i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var half = Vector512.Create(0.5f);
-            var one = Vector512.Create(1f);
-            var scale = Vector512.Create(InvSqrt2);
-            ref var start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
-            for (; i <= values.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var x = Vector512.LoadUnsafe(ref start, (nuint)i);
-                (half * x * (one + Erf.Compute(x * scale))).StoreUnsafe(ref start, (nuint)i);
-            }
-        }
-
-        else if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
             var half = Vector256.Create(0.5f);
             var one = Vector256.Create(1f);
