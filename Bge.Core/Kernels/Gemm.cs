@@ -5,19 +5,29 @@ namespace Bge.Core.Kernels;
 
 /// <summary>
 /// C[M × N] = A[M × K] · W + bias, W packed in panels (<see cref="PackedWeight"/>): the product every Linear layer
-/// needs (<c>y = x·Wᵀ + b</c> in PyTorch's terms). A register-blocked Vector256 FMA micro-kernel holds a
-/// 6-row × 16-column block of C in twelve registers while it walks one panel; leftover rows use a one-row kernel;
-/// without SIMD a scalar loop does the same walk. Work is split over threads by tiles of rows × panels.
-/// <see cref="Reference"/> is the plain triple loop on the unpacked weight it is tested against.
+/// needs (<c>y = x·Wᵀ + b</c> in PyTorch's terms).
+/// <para>
+/// Blocking, from the outside in: threads take tiles of 36 rows × all panels (the panels are split too only when
+/// there are too few row tiles for the threads); a tile walks K in chunks of 256, packing its rows of A for the
+/// chunk into 6-row strips ([k × 6], 36 KB in all, so the kernel's broadcasts read one stream); for each panel
+/// the chunk of W (256 × 16 floats, 16 KB) stays in L1 while every strip passes over it. The
+/// micro-kernel holds a 6 × 16 block of C in twelve Vector256 registers and does twelve FMAs per two loads of W.
+/// Edges (fewer than 6 rows or 16 columns) run the same kernel on a zero-padded scratch block. Without SIMD a
+/// scalar kernel does the same walk. The split depends only on the shapes, so results do not depend on the
+/// number of threads. <see cref="Reference"/> is the plain triple loop on the unpacked weight it is tested against.
+/// </para>
 /// </summary>
 public static class Gemm
 {
     private const int Width = PackedWeight.PanelWidth;
-    private const int BlockRows = 6;
-    private const int TileRows = 48;
-    private const int TilePanels = 8;
+    private const int Strip = 6;
+    private const int TileRows = 6 * Strip;
+    private const int DepthChunk = 256;
 
-    /// <summary>Whether the Vector256 kernels run (else the scalar loop).</summary>
+    [ThreadStatic]
+    private static float[]? _packedA;
+
+    /// <summary>Whether the Vector256 kernel runs (else the scalar one).</summary>
     public static bool IsVectorized { get; } = Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
 
     /// <summary>Computes <paramref name="c"/> = <paramref name="a"/> · W + bias.</summary>
@@ -26,19 +36,22 @@ public static class Gemm
     /// <param name="weight">The packed weight and bias.</param>
     /// <param name="c">Output rows, [m × N].</param>
     /// <param name="parallelism">Threads to use at most.</param>
-    /// <param name="vectorized">Use the SIMD kernels when the CPU has them (false forces the scalar loop).</param>
+    /// <param name="vectorized">Use the SIMD kernel when the CPU has it (false forces the scalar one).</param>
     public static void Linear(ReadOnlySpan<float> a, int m, PackedWeight weight, Span<float> c, int parallelism, bool vectorized = true)
     {
         ArgumentNullException.ThrowIfNull(weight);
         int k = weight.In, n = weight.Out;
-        if (a.Length < m * k || c.Length < m * n)
+        if (m < 0 || a.Length < m * k || c.Length < m * n)
         {
             throw new ArgumentException($"GEMM shapes disagree: a holds {a.Length} for {m}×{k}, c holds {c.Length} for {m}×{n}");
         }
 
         var simd = vectorized && IsVectorized;
         var rowTiles = (m + TileRows - 1) / TileRows;
-        var panelTiles = (weight.Panels + TilePanels - 1) / TilePanels;
+        // A tile packs its rows of A once and walks every panel; only when there are too few row tiles to keep
+        // the threads busy are the panels split too, each part packing the same rows again.
+        var panelTiles = Math.Min(weight.Panels, Math.Max(1, ((2 * parallelism) + rowTiles - 1) / rowTiles));
+        var panelsPerTile = (weight.Panels + panelTiles - 1) / panelTiles;
         var tiles = rowTiles * panelTiles;
         unsafe
         {
@@ -48,11 +61,11 @@ public static class Gemm
                 void Run(int t)
                 {
                     var r0 = t / panelTiles * TileRows;
-                    var p0 = t % panelTiles * TilePanels;
-                    Tile((float*)ap, k, n, (float*)wp, (float*)bp, (float*)cp, r0, Math.Min(m, r0 + TileRows), p0, Math.Min(weight.Panels, p0 + TilePanels), simd);
+                    var p0 = t % panelTiles * panelsPerTile;
+                    Tile((float*)ap, k, n, (float*)wp, (float*)bp, (float*)cp, r0, Math.Min(m, r0 + TileRows), p0, Math.Min(weight.Panels, p0 + panelsPerTile), simd);
                 }
 
-                if (parallelism <= 1 || tiles == 1)
+                if (parallelism <= 1 || tiles <= 1)
                 {
                     for (var t = 0; t < tiles; t++)
                     {
@@ -70,73 +83,122 @@ public static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile(float* a, int k, int n, float* w, float* bias, float* c, int r0, int r1, int p0, int p1, bool simd)
     {
-        var block = stackalloc float[BlockRows * Width];
-        for (var p = p0; p < p1; p++)
+        var strips = (r1 - r0 + Strip - 1) / Strip;
+        var packed = _packedA ??= new float[TileRows * DepthChunk];
+        var edge = stackalloc float[Strip * Width];
+        fixed (float* pack = packed)
         {
-            var panel = w + ((long)p * k * Width);
-            var col = p * Width;
-            var columns = Math.Min(Width, n - col);
-            for (var r = r0; r < r1; r += BlockRows)
+            for (var k0 = 0; k0 < k; k0 += DepthChunk)
             {
-                var rows = Math.Min(BlockRows, r1 - r);
-                var full = columns == Width;
-                // A partial last panel is computed into a scratch block, then its valid columns are copied out.
-                var target = full ? c + ((long)r * n) + col : block;
-                var ldc = full ? n : Width;
-                if (!simd)
+                var depth = Math.Min(DepthChunk, k - k0);
+                PackA(a, k, r0, r1, k0, depth, pack);
+                for (var p = p0; p < p1; p++)
                 {
-                    Scalar(a + ((long)r * k), k, rows, panel, bias + col, target, ldc);
-                }
-                else if (rows == BlockRows)
-                {
-                    Kernel6x16(a + ((long)r * k), k, panel, bias + col, target, ldc);
-                }
-                else
-                {
-                    for (var row = 0; row < rows; row++)
+                    var panel = w + ((long)p * k * Width) + ((long)k0 * Width);
+                    var col = p * Width;
+                    var columns = Math.Min(Width, n - col);
+                    for (var s = 0; s < strips; s++)
                     {
-                        Kernel1x16(a + ((long)(r + row) * k), k, panel, bias + col, target + (row * ldc));
-                    }
-                }
+                        var row = r0 + (s * Strip);
+                        var rows = Math.Min(Strip, r1 - row);
+                        var strip = pack + (s * depth * Strip);
+                        var target = c + ((long)row * n) + col;
+                        if (rows == Strip && columns == Width)
+                        {
+                            // The first chunk starts from the bias (stride 0: the same row for all six); later ones from C.
+                            Kernel(simd, strip, depth, panel, target, n, k0 == 0 ? bias + col : target, k0 == 0 ? 0 : n);
+                            continue;
+                        }
 
-                if (!full)
-                {
-                    for (var row = 0; row < rows; row++)
-                    {
-                        new ReadOnlySpan<float>(block + (row * Width), columns).CopyTo(new Span<float>(c + ((long)(r + row) * n) + col, columns));
+                        new Span<float>(edge, Strip * Width).Clear();
+                        for (var r = 0; r < rows; r++)
+                        {
+                            new ReadOnlySpan<float>(k0 == 0 ? bias + col : target + ((long)r * n), columns).CopyTo(new Span<float>(edge + (r * Width), columns));
+                        }
+
+                        Kernel(simd, strip, depth, panel, edge, Width, edge, Width);
+                        for (var r = 0; r < rows; r++)
+                        {
+                            new ReadOnlySpan<float>(edge + (r * Width), columns).CopyTo(new Span<float>(target + ((long)r * n), columns));
+                        }
                     }
                 }
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16(float* a, int k, float* w, float* bias, float* c, int ldc)
+    // Rows r0..r1 of A, columns k0..k0+depth, as strips of [depth × 6]; rows past r1 are zero.
+    private static unsafe void PackA(float* a, int k, int r0, int r1, int k0, int depth, float* pack)
     {
-        var b0 = Vector256.Load(bias);
-        var b1 = Vector256.Load(bias + 8);
-        Vector256<float> c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1;
-        float* a1 = a + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
-        for (var i = 0; i < k; i++, w += Width)
+        var strips = (r1 - r0 + Strip - 1) / Strip;
+        for (var s = 0; s < strips; s++)
+        {
+            var strip = pack + (s * depth * Strip);
+            for (var r = 0; r < Strip; r++)
+            {
+                var row = r0 + (s * Strip) + r;
+                if (row >= r1)
+                {
+                    for (var i = 0; i < depth; i++)
+                    {
+                        strip[(i * Strip) + r] = 0;
+                    }
+
+                    continue;
+                }
+
+                var source = a + ((long)row * k) + k0;
+                for (var i = 0; i < depth; i++)
+                {
+                    strip[(i * Strip) + r] = source[i];
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Kernel(bool simd, float* a, int depth, float* w, float* c, int ldc, float* init, int ldi)
+    {
+        if (simd)
+        {
+            Kernel6x16(a, depth, w, c, ldc, init, ldi);
+        }
+        else
+        {
+            KernelScalar(a, depth, w, c, ldc, init, ldi);
+        }
+    }
+
+    // C[6 × 16] = init + strip · panel. Not inlined: on its own it keeps every pointer in a register.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x16(float* a, int depth, float* w, float* c, int ldc, float* init, int ldi)
+    {
+        Vector256<float> c00 = Vector256.Load(init), c01 = Vector256.Load(init + 8);
+        Vector256<float> c10 = Vector256.Load(init + ldi), c11 = Vector256.Load(init + ldi + 8);
+        Vector256<float> c20 = Vector256.Load(init + (2 * ldi)), c21 = Vector256.Load(init + (2 * ldi) + 8);
+        Vector256<float> c30 = Vector256.Load(init + (3 * ldi)), c31 = Vector256.Load(init + (3 * ldi) + 8);
+        Vector256<float> c40 = Vector256.Load(init + (4 * ldi)), c41 = Vector256.Load(init + (4 * ldi) + 8);
+        Vector256<float> c50 = Vector256.Load(init + (5 * ldi)), c51 = Vector256.Load(init + (5 * ldi) + 8);
+        for (var i = 0; i < depth; i++, a += Strip, w += Width)
         {
             var w0 = Vector256.Load(w);
             var w1 = Vector256.Load(w + 8);
-            var x = Vector256.Create(a[i]);
+            var x = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(x, w0, c00);
             c01 = Vector256.FusedMultiplyAdd(x, w1, c01);
-            x = Vector256.Create(a1[i]);
+            x = Vector256.Create(a[1]);
             c10 = Vector256.FusedMultiplyAdd(x, w0, c10);
             c11 = Vector256.FusedMultiplyAdd(x, w1, c11);
-            x = Vector256.Create(a2[i]);
+            x = Vector256.Create(a[2]);
             c20 = Vector256.FusedMultiplyAdd(x, w0, c20);
             c21 = Vector256.FusedMultiplyAdd(x, w1, c21);
-            x = Vector256.Create(a3[i]);
+            x = Vector256.Create(a[3]);
             c30 = Vector256.FusedMultiplyAdd(x, w0, c30);
             c31 = Vector256.FusedMultiplyAdd(x, w1, c31);
-            x = Vector256.Create(a4[i]);
+            x = Vector256.Create(a[4]);
             c40 = Vector256.FusedMultiplyAdd(x, w0, c40);
             c41 = Vector256.FusedMultiplyAdd(x, w1, c41);
-            x = Vector256.Create(a5[i]);
+            x = Vector256.Create(a[5]);
             c50 = Vector256.FusedMultiplyAdd(x, w0, c50);
             c51 = Vector256.FusedMultiplyAdd(x, w1, c51);
         }
@@ -155,50 +217,34 @@ public static class Gemm
         c51.Store(c + (5 * ldc) + 8);
     }
 
-    // One row: two independent accumulator chains per half, so FMA latency does not bind.
-    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel1x16(float* a, int k, float* w, float* bias, float* c)
+    // The same block, one multiply-add at a time, in the same order as the SIMD kernel.
+    private static unsafe void KernelScalar(float* a, int depth, float* w, float* c, int ldc, float* init, int ldi)
     {
-        Vector256<float> c0 = Vector256.Load(bias), c1 = Vector256.Load(bias + 8), d0 = default, d1 = default;
-        var i = 0;
-        for (; i + 1 < k; i += 2, w += 2 * Width)
+        var block = stackalloc float[Strip * Width];
+        for (var r = 0; r < Strip; r++)
         {
-            var x = Vector256.Create(a[i]);
-            var y = Vector256.Create(a[i + 1]);
-            c0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(w), c0);
-            c1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(w + 8), c1);
-            d0 = Vector256.FusedMultiplyAdd(y, Vector256.Load(w + Width), d0);
-            d1 = Vector256.FusedMultiplyAdd(y, Vector256.Load(w + Width + 8), d1);
-        }
-
-        if (i < k)
-        {
-            var x = Vector256.Create(a[i]);
-            c0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(w), c0);
-            c1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(w + 8), c1);
-        }
-
-        (c0 + d0).Store(c);
-        (c1 + d1).Store(c + 8);
-    }
-
-    private static unsafe void Scalar(float* a, int k, int rows, float* w, float* bias, float* c, int ldc)
-    {
-        for (var row = 0; row < rows; row++)
-        {
-            var x = a + ((long)row * k);
-            var y = c + ((long)row * ldc);
             for (var j = 0; j < Width; j++)
             {
-                y[j] = bias[j];
+                block[(r * Width) + j] = init[(r * ldi) + j];
             }
+        }
 
-            for (var i = 0; i < k; i++)
+        for (var i = 0; i < depth; i++)
+        {
+            for (var r = 0; r < Strip; r++)
             {
                 for (var j = 0; j < Width; j++)
                 {
-                    y[j] = MathF.FusedMultiplyAdd(x[i], w[(i * Width) + j], y[j]);
+                    block[(r * Width) + j] = MathF.FusedMultiplyAdd(a[(i * Strip) + r], w[(i * Width) + j], block[(r * Width) + j]);
                 }
+            }
+        }
+
+        for (var r = 0; r < Strip; r++)
+        {
+            for (var j = 0; j < Width; j++)
+            {
+                c[(r * ldc) + j] = block[(r * Width) + j];
             }
         }
     }
