@@ -1,17 +1,23 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Bge.Core.Kernels;
 
 /// <summary>
 /// Scaled dot-product attention for one head of one sequence: softmax(Q·Kᵀ·scale)·V over the sequence's own
-/// tokens. Keys are gathered transposed ([d × L]) and values contiguous ([L × d]) so both products run as
-/// Vector256 FMA loops over contiguous memory. <see cref="Reference"/> is the plain loop it is tested against.
+/// tokens. Both products run on the GEMM micro-kernel: keys are packed (pre-scaled) as panels of 16 keys and
+/// values as panels of 16 features, then queries go through in blocks of 48, so a block's score rows stay in
+/// cache between the two products. <see cref="Reference"/> is the plain loop it is tested against.
 /// </summary>
 public static class Attention
 {
+    private const int Width = PackedWeight.PanelWidth;
+    private const int QueryBlock = 48;
+
+    private static int Padded(int n) => (n + Width - 1) / Width * Width;
+
     /// <summary>Floats of scratch <see cref="Head"/> needs for a sequence of <paramref name="length"/> and head size <paramref name="headSize"/>.</summary>
-    public static int ScratchSize(int length, int headSize) => (2 * length * headSize) + length + 8;
+    public static int ScratchSize(int length, int headSize) =>
+        (Padded(length) * headSize) + (Padded(headSize) * length) + (Math.Min(length, QueryBlock) * length) + Math.Max(Padded(length), Padded(headSize));
 
     /// <summary>
     /// Computes one head. Q, K and V are read from <paramref name="qkv"/> (rows of <paramref name="stride"/> floats,
@@ -24,131 +30,41 @@ public static class Attention
         float scale, Span<float> context, int contextStride, int contextOffset, Span<float> scratch)
     {
         var d = headSize;
-        if (scratch.Length < ScratchSize(length, d) || qkv.Length < length * stride || context.Length < ((length - 1) * contextStride) + contextOffset + d)
+        if (length < 1 || scratch.Length < ScratchSize(length, d) || qkv.Length < ((length - 1) * stride) + Math.Max(queryOffset, Math.Max(keyOffset, valueOffset)) + d
+            || context.Length < ((length - 1) * contextStride) + contextOffset + d)
         {
             throw new ArgumentException("attention buffers are too small for the sequence");
         }
 
+        scratch[..ScratchSize(length, d)].Clear();
         fixed (float* pqkv = qkv, pctx = context, ps = scratch)
         {
-            float* keysT = ps, values = ps + (length * d), scores = values + (length * d);
+            float* keys = ps, values = keys + (Padded(length) * d), scores = values + (Padded(d) * length), zero = scores + (Math.Min(length, QueryBlock) * length);
             for (var j = 0; j < length; j++)
             {
                 var row = pqkv + ((long)j * stride);
+                var keyPanel = keys + (j / Width * d * Width) + (j % Width);
                 for (var t = 0; t < d; t++)
                 {
-                    keysT[(t * length) + j] = row[keyOffset + t];
+                    keyPanel[t * Width] = row[keyOffset + t] * scale;
+                    values[(t / Width * length * Width) + (j * Width) + (t % Width)] = row[valueOffset + t];
                 }
-
-                new ReadOnlySpan<float>(row + valueOffset, d).CopyTo(new Span<float>(values + (j * d), d));
             }
 
-            for (var i = 0; i < length; i++)
+            var simd = Gemm.IsVectorized;
+            for (var q0 = 0; q0 < length; q0 += QueryBlock)
             {
-                var query = pqkv + ((long)i * stride) + queryOffset;
-                Scores(query, keysT, d, length, scale, scores);
-                Softmax.InPlace(new Span<float>(scores, length));
-                Weighted(scores, values, d, length, pctx + ((long)i * contextStride) + contextOffset);
-            }
-        }
-    }
-
-    // scores[j] = scale · Σ_t q[t]·Kᵀ[t, j]
-    private static unsafe void Scores(float* query, float* keysT, int d, int length, float scale, float* scores)
-    {
-        var j = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; j + 32 <= length; j += 32)
-            {
-                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                for (var t = 0; t < d; t++)
+                var rows = Math.Min(QueryBlock, length - q0);
+                // (rows, d) · (d, L) -> (rows, L) scores, already scaled through the keys
+                Gemm.Multiply(pqkv + ((long)q0 * stride) + queryOffset, stride, rows, d, keys, zero, length, scores, length, 1, simd);
+                for (var i = 0; i < rows; i++)
                 {
-                    var q = Vector256.Create(query[t]);
-                    var k = keysT + (t * length) + j;
-                    s0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k), s0);
-                    s1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + 8), s1);
-                    s2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + 16), s2);
-                    s3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + 24), s3);
+                    Softmax.InPlace(new Span<float>(scores + (i * length), length));
                 }
 
-                var f = Vector256.Create(scale);
-                (s0 * f).Store(scores + j);
-                (s1 * f).Store(scores + j + 8);
-                (s2 * f).Store(scores + j + 16);
-                (s3 * f).Store(scores + j + 24);
+                // (rows, L) · (L, d) -> (rows, d) context
+                Gemm.Multiply(scores, length, rows, length, values, zero, d, pctx + ((long)q0 * contextStride) + contextOffset, contextStride, 1, simd);
             }
-
-            for (; j + 8 <= length; j += 8)
-            {
-                Vector256<float> s = default;
-                for (var t = 0; t < d; t++)
-                {
-                    s = Vector256.FusedMultiplyAdd(Vector256.Create(query[t]), Vector256.Load(keysT + (t * length) + j), s);
-                }
-
-                (s * Vector256.Create(scale)).Store(scores + j);
-            }
-        }
-
-        for (; j < length; j++)
-        {
-            var s = 0f;
-            for (var t = 0; t < d; t++)
-            {
-                s = MathF.FusedMultiplyAdd(query[t], keysT[(t * length) + j], s);
-            }
-
-            scores[j] = s * scale;
-        }
-    }
-
-    // output[t] = Σ_j p[j]·V[j, t]
-    private static unsafe void Weighted(float* probabilities, float* values, int d, int length, float* output)
-    {
-        var t = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; t + 32 <= d; t += 32)
-            {
-                Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
-                for (var j = 0; j < length; j++)
-                {
-                    var p = Vector256.Create(probabilities[j]);
-                    var v = values + (j * d) + t;
-                    o0 = Vector256.FusedMultiplyAdd(p, Vector256.Load(v), o0);
-                    o1 = Vector256.FusedMultiplyAdd(p, Vector256.Load(v + 8), o1);
-                    o2 = Vector256.FusedMultiplyAdd(p, Vector256.Load(v + 16), o2);
-                    o3 = Vector256.FusedMultiplyAdd(p, Vector256.Load(v + 24), o3);
-                }
-
-                o0.Store(output + t);
-                o1.Store(output + t + 8);
-                o2.Store(output + t + 16);
-                o3.Store(output + t + 24);
-            }
-
-            for (; t + 8 <= d; t += 8)
-            {
-                Vector256<float> o = default;
-                for (var j = 0; j < length; j++)
-                {
-                    o = Vector256.FusedMultiplyAdd(Vector256.Create(probabilities[j]), Vector256.Load(values + (j * d) + t), o);
-                }
-
-                o.Store(output + t);
-            }
-        }
-
-        for (; t < d; t++)
-        {
-            var o = 0f;
-            for (var j = 0; j < length; j++)
-            {
-                o = MathF.FusedMultiplyAdd(probabilities[j], values[(j * d) + t], o);
-            }
-
-            output[t] = o;
         }
     }
 

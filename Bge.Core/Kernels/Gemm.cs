@@ -46,42 +46,51 @@ public static class Gemm
             throw new ArgumentException($"GEMM shapes disagree: a holds {a.Length} for {m}×{k}, c holds {c.Length} for {m}×{n}");
         }
 
-        var simd = vectorized && IsVectorized;
-        var rowTiles = (m + TileRows - 1) / TileRows;
-        // A tile packs its rows of A once and walks every panel; only when there are too few row tiles to keep
-        // the threads busy are the panels split too, each part packing the same rows again.
-        var panelTiles = Math.Min(weight.Panels, Math.Max(1, ((2 * parallelism) + rowTiles - 1) / rowTiles));
-        var panelsPerTile = (weight.Panels + panelTiles - 1) / panelTiles;
-        var tiles = rowTiles * panelTiles;
         unsafe
         {
             fixed (float* pa = a, pc = c, pw = weight.Data, pb = weight.Bias)
             {
-                var (ap, cp, wp, bp) = ((nint)pa, (nint)pc, (nint)pw, (nint)pb);
-                void Run(int t)
-                {
-                    var r0 = t / panelTiles * TileRows;
-                    var p0 = t % panelTiles * panelsPerTile;
-                    Tile((float*)ap, k, n, (float*)wp, (float*)bp, (float*)cp, r0, Math.Min(m, r0 + TileRows), p0, Math.Min(weight.Panels, p0 + panelsPerTile), simd);
-                }
-
-                if (parallelism <= 1 || tiles <= 1)
-                {
-                    for (var t = 0; t < tiles; t++)
-                    {
-                        Run(t);
-                    }
-                }
-                else
-                {
-                    Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, Run);
-                }
+                Multiply(pa, k, m, k, pw, pb, n, pc, n, parallelism, vectorized && IsVectorized);
             }
         }
     }
 
+    /// <summary>
+    /// The general form: C (row stride <paramref name="ldc"/>) = A (row stride <paramref name="lda"/>) · panels + bias,
+    /// where <paramref name="panels"/> holds ⌈n/16⌉ zero-padded panels of [k × 16] and <paramref name="bias"/> ⌈n/16⌉·16 values.
+    /// </summary>
+    internal static unsafe void Multiply(float* a, int lda, int m, int k, float* panels, float* bias, int n, float* c, int ldc, int parallelism, bool simd)
+    {
+        var panelCount = (n + Width - 1) / Width;
+        var rowTiles = (m + TileRows - 1) / TileRows;
+        // A tile packs its rows of A once and walks every panel; only when there are too few row tiles to keep
+        // the threads busy are the panels split too, each part packing the same rows again.
+        var panelTiles = parallelism <= 1 ? 1 : Math.Min(panelCount, Math.Max(1, ((2 * parallelism) + rowTiles - 1) / rowTiles));
+        var panelsPerTile = (panelCount + panelTiles - 1) / panelTiles;
+        var tiles = rowTiles * panelTiles;
+        var (ap, cp, wp, bp) = ((nint)a, (nint)c, (nint)panels, (nint)bias);
+        void Run(int t)
+        {
+            var r0 = t / panelTiles * TileRows;
+            var p0 = t % panelTiles * panelsPerTile;
+            Tile((float*)ap, lda, k, n, (float*)wp, (float*)bp, (float*)cp, ldc, r0, Math.Min(m, r0 + TileRows), p0, Math.Min(panelCount, p0 + panelsPerTile), simd);
+        }
+
+        if (parallelism <= 1 || tiles <= 1)
+        {
+            for (var t = 0; t < tiles; t++)
+            {
+                Run(t);
+            }
+        }
+        else
+        {
+            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, Run);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile(float* a, int k, int n, float* w, float* bias, float* c, int r0, int r1, int p0, int p1, bool simd)
+    private static unsafe void Tile(float* a, int lda, int k, int n, float* w, float* bias, float* c, int ldc, int r0, int r1, int p0, int p1, bool simd)
     {
         var strips = (r1 - r0 + Strip - 1) / Strip;
         var packed = _packedA ??= new float[TileRows * DepthChunk];
@@ -91,7 +100,7 @@ public static class Gemm
             for (var k0 = 0; k0 < k; k0 += DepthChunk)
             {
                 var depth = Math.Min(DepthChunk, k - k0);
-                PackA(a, k, r0, r1, k0, depth, pack);
+                PackA(a, lda, r0, r1, k0, depth, pack);
                 for (var p = p0; p < p1; p++)
                 {
                     var panel = w + ((long)p * k * Width) + ((long)k0 * Width);
@@ -102,24 +111,24 @@ public static class Gemm
                         var row = r0 + (s * Strip);
                         var rows = Math.Min(Strip, r1 - row);
                         var strip = pack + (s * depth * Strip);
-                        var target = c + ((long)row * n) + col;
+                        var target = c + ((long)row * ldc) + col;
                         if (rows == Strip && columns == Width)
                         {
                             // The first chunk starts from the bias (stride 0: the same row for all six); later ones from C.
-                            Kernel(simd, strip, depth, panel, target, n, k0 == 0 ? bias + col : target, k0 == 0 ? 0 : n);
+                            Kernel(simd, strip, depth, panel, target, ldc, k0 == 0 ? bias + col : target, k0 == 0 ? 0 : ldc);
                             continue;
                         }
 
                         new Span<float>(edge, Strip * Width).Clear();
                         for (var r = 0; r < rows; r++)
                         {
-                            new ReadOnlySpan<float>(k0 == 0 ? bias + col : target + ((long)r * n), columns).CopyTo(new Span<float>(edge + (r * Width), columns));
+                            new ReadOnlySpan<float>(k0 == 0 ? bias + col : target + ((long)r * ldc), columns).CopyTo(new Span<float>(edge + (r * Width), columns));
                         }
 
                         Kernel(simd, strip, depth, panel, edge, Width, edge, Width);
                         for (var r = 0; r < rows; r++)
                         {
-                            new ReadOnlySpan<float>(edge + (r * Width), columns).CopyTo(new Span<float>(target + ((long)r * n), columns));
+                            new ReadOnlySpan<float>(edge + (r * Width), columns).CopyTo(new Span<float>(target + ((long)r * ldc), columns));
                         }
                     }
                 }
@@ -128,7 +137,7 @@ public static class Gemm
     }
 
     // Rows r0..r1 of A, columns k0..k0+depth, as strips of [depth × 6]; rows past r1 are zero.
-    private static unsafe void PackA(float* a, int k, int r0, int r1, int k0, int depth, float* pack)
+    private static unsafe void PackA(float* a, int lda, int r0, int r1, int k0, int depth, float* pack)
     {
         var strips = (r1 - r0 + Strip - 1) / Strip;
         for (var s = 0; s < strips; s++)
@@ -147,7 +156,7 @@ public static class Gemm
                     continue;
                 }
 
-                var source = a + ((long)row * k) + k0;
+                var source = a + ((long)row * lda) + k0;
                 for (var i = 0; i < depth; i++)
                 {
                     strip[(i * Strip) + r] = source[i];

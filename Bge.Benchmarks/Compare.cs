@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using Bge.Core;
+using Bge.Tokenizer;
+using Bge.Weights;
+
+namespace Bge.Benchmarks;
+
+/// <summary>
+/// The quick side-by-side run: our engine and ONNX Runtime on the same weights, token ids and thread count,
+/// one table of ratios (ours ÷ ONNX Runtime; above 1 is better for us, except where a row says lower is better).
+/// </summary>
+internal static class Compare
+{
+    private static readonly (int Batch, int Length)[] Shapes = [(1, 16), (8, 128), (32, 128), (1, 512)];
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    public static int Run(int threads, double secondsPerCase)
+    {
+        var total = Stopwatch.StartNew();
+        Console.WriteLine($"Bge vs ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, {threads} threads, {Environment.ProcessorCount} logical CPUs, {CpuName()}");
+        var peak = FmaPeak.GigaFlops(threads, TimeSpan.FromSeconds(1));
+        Console.WriteLine($"FP32 FMA peak measured now (12 independent Vector256 chains × {threads} threads): {peak:F1} GFLOP/s");
+        Console.WriteLine();
+        Console.WriteLine($"| {"case",-34} | {"ours",14} | {"ONNX Runtime",14} | {"ratio",6} | {"our MFU",7} | {"ORT MFU",7} |");
+        Console.WriteLine($"|{new string('-', 36)}|{new string('-', 16)}|{new string('-', 16)}|{new string('-', 8)}|{new string('-', 9)}|{new string('-', 9)}|");
+        foreach (var model in BenchModels.Recipes.Models.Select(m => m.Name))
+        {
+            var embedder = Embedder.Load(BenchModels.Directory(model), new EmbedderOptions { DegreeOfParallelism = threads });
+            using var ort = new OrtEncoder(BenchModels.Onnx(model), threads);
+            var config = embedder.Model.Config;
+            foreach (var (batch, length) in Shapes)
+            {
+                var tokens = TokenBatch.FromIds(RandomIds(batch, length, config.VocabSize));
+                var padded = tokens.ToPadded(Padding.Longest, 0);
+                var (ours, theirs) = SideBySide(() => embedder.Model.Forward(tokens, threads), () => ort.Run(padded), secondsPerCase);
+                var flops = Flops(config, batch, length);
+                Row($"{Short(model)} encoder {batch}×{length} tok/s", batch * length / ours, batch * length / theirs, flops / ours / 1e9 / peak, flops / theirs / 1e9 / peak);
+            }
+
+            if (model != BenchModels.Recipes.Default)
+            {
+                continue;
+            }
+
+            var sentences = BenchModels.StsSentences();
+            var pooling = new EncodeOptions { Pooling = PoolingMode.Cls };
+            var warmUp = sentences.Take(64).ToList();
+            embedder.Encode(warmUp, pooling);
+            ort.EmbedLikeFlagEmbedding(warmUp, embedder.Tokenizer, config.HiddenSize);
+            var (oursE2e, theirsE2e) = SideBySide(() => embedder.Encode(sentences, pooling), () => ort.EmbedLikeFlagEmbedding(sentences, embedder.Tokenizer, config.HiddenSize), 0, rounds: 1);
+            Row($"{Short(model)} STS-B {sentences.Count} sentences/s", sentences.Count / oursE2e, sentences.Count / theirsE2e, null, null);
+
+            const string text = "I love machine learning and nlp";
+            var (oursLatency, theirsLatency) = Latencies(() => embedder.Encode(text), () => ort.EmbedLikeFlagEmbedding([text], embedder.Tokenizer, config.HiddenSize), 300);
+            Row($"{Short(model)} 1 short text, median ms (↓)", oursLatency.Median * 1e3, theirsLatency.Median * 1e3, null, null, lowerIsBetter: true);
+            Row($"{Short(model)} 1 short text, p99 ms (↓)", oursLatency.P99 * 1e3, theirsLatency.P99 * 1e3, null, null, lowerIsBetter: true);
+
+            var onnxFile = Path.Combine(Path.GetTempPath(), $"bge-bench-{model}.onnx");
+            File.WriteAllBytes(onnxFile, BenchModels.Onnx(model));
+            var oursLoad = LoadProbe.Measure("ours", BenchModels.Directory(model), threads);
+            var theirsLoad = LoadProbe.Measure("ort", onnxFile, threads);
+            Row($"{Short(model)} load ms (↓)", oursLoad.Milliseconds, theirsLoad.Milliseconds, null, null, lowerIsBetter: true);
+            Row($"{Short(model)} peak working set MB (↓)", oursLoad.PeakMegabytes, theirsLoad.PeakMegabytes, null, null, lowerIsBetter: true);
+            var safetensors = new FileInfo(Path.Combine(BenchModels.Directory(model), "model.safetensors")).Length / 1e6;
+            Console.WriteLine($"|   (model.safetensors is {safetensors:F1} MB; ours holds {oursLoad.PeakMegabytes / safetensors:F2}× it, ONNX Runtime {theirsLoad.PeakMegabytes / safetensors:F2}×)");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"ratio = ours ÷ ONNX Runtime for throughput, ONNX Runtime ÷ ours for rows marked (↓); MFU = achieved GFLOP/s ÷ the peak above. Took {total.Elapsed.TotalSeconds:F0} s.");
+        return 0;
+    }
+
+    internal static double Flops(BertConfig c, int batch, int length) =>
+        c.NumHiddenLayers * ((2.0 * batch * length * c.HiddenSize * ((4.0 * c.HiddenSize) + (2.0 * c.IntermediateSize)))
+                             + (4.0 * batch * length * length * c.HiddenSize));
+
+    internal static List<int[]> RandomIds(int batch, int length, int vocab)
+    {
+        var random = new Random(batch * 1000 + length);
+        return Enumerable.Range(0, batch).Select(_ =>
+        {
+            var ids = Enumerable.Range(0, length).Select(_ => random.Next(1000, Math.Min(vocab, 30000))).ToArray();
+            ids[0] = 101;
+            ids[^1] = 102;
+            return ids;
+        }).ToList();
+    }
+
+    private static void Row(string name, double ours, double theirs, double? ourMfu, double? theirMfu, bool lowerIsBetter = false)
+    {
+        var ratio = lowerIsBetter ? theirs / ours : ours / theirs;
+        string Percent(double? v) => v is { } x ? x.ToString("P0", C) : "";
+        Console.WriteLine($"| {name,-34} | {ours.ToString("N1", C),14} | {theirs.ToString("N1", C),14} | {ratio.ToString("F2", C) + "×",6} | {Percent(ourMfu),7} | {Percent(theirMfu),7} |");
+    }
+
+    /// <summary>
+    /// Median seconds per call of each, measured in alternating rounds (ours, theirs, ours, …) so that the VM's
+    /// drifting speed hits both alike.
+    /// </summary>
+    private static (double Ours, double Theirs) SideBySide(Action ours, Action theirs, double seconds, int rounds = 5)
+    {
+        if (rounds > 1)
+        {
+            ours();
+            theirs();
+        }
+
+        var (a, b) = (new List<double>(), new List<double>());
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (action, times) in new[] { (ours, a), (theirs, b) })
+            {
+                var total = Stopwatch.StartNew();
+                do
+                {
+                    var one = Stopwatch.StartNew();
+                    action();
+                    times.Add(one.Elapsed.TotalSeconds);
+                }
+                while (total.Elapsed.TotalSeconds < seconds / rounds);
+            }
+        }
+
+        a.Sort();
+        b.Sort();
+        return (a[a.Count / 2], b[b.Count / 2]);
+    }
+
+    /// <summary>Median and p99 of single calls, ours and theirs alternating call by call.</summary>
+    private static ((double Median, double P99) Ours, (double Median, double P99) Theirs) Latencies(Action ours, Action theirs, int count)
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            ours();
+            theirs();
+        }
+
+        var (a, b) = (new double[count], new double[count]);
+        for (var i = 0; i < count; i++)
+        {
+            var one = Stopwatch.StartNew();
+            ours();
+            a[i] = one.Elapsed.TotalSeconds;
+            one.Restart();
+            theirs();
+            b[i] = one.Elapsed.TotalSeconds;
+        }
+
+        Array.Sort(a);
+        Array.Sort(b);
+        var p99 = (int)Math.Ceiling(count * 0.99) - 1;
+        return ((a[count / 2], a[p99]), (b[count / 2], b[p99]));
+    }
+
+    private static string Short(string model) => model.StartsWith("snowflake", StringComparison.Ordinal) ? "arctic-xs" : "MiniLM";
+
+    private static string CpuName() =>
+        File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
+            : "unknown CPU";
+}

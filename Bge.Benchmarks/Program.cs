@@ -1,0 +1,26 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Bge.Benchmarks;
+
+// compare [--threads N] [--seconds S]: the quick side-by-side table; load-probe: used by compare;
+// anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
+if (args.Length > 0 && args[0] == "compare")
+{
+    var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+    var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.8;
+    return Compare.Run(threads, seconds);
+}
+
+if (args.Length == 4 && args[0] == "load-probe")
+{
+    return LoadProbe.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Compare).Assembly).Run(args);
+return 0;
+
+string? Option(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
