@@ -98,7 +98,7 @@ internal static class Compare
     /// Median seconds per call of each, measured in alternating rounds (ours, theirs, ours, …) so that the VM's
     /// drifting speed hits both alike.
     /// </summary>
-    private static (double Ours, double Theirs) SideBySide(Action ours, Action theirs, double seconds, int rounds = 5)
+    private static (double Ours, double Theirs) SideBySide(Action ours, Action theirs, double seconds, int rounds = 3)
     {
         if (rounds > 1)
         {

@@ -37,6 +37,7 @@ public static class Gemm
     /// <param name="c">Output rows, [m × N].</param>
     /// <param name="parallelism">Threads to use at most.</param>
     /// <param name="vectorized">Use the SIMD kernel when the CPU has it (false forces the scalar one).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Linear(ReadOnlySpan<float> a, int m, PackedWeight weight, Span<float> c, int parallelism, bool vectorized = true)
     {
         ArgumentNullException.ThrowIfNull(weight);
@@ -59,6 +60,7 @@ public static class Gemm
     /// The general form: C (row stride <paramref name="ldc"/>) = A (row stride <paramref name="lda"/>) · panels + bias,
     /// where <paramref name="panels"/> holds ⌈n/16⌉ zero-padded panels of [k × 16] and <paramref name="bias"/> ⌈n/16⌉·16 values.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Multiply(float* a, int lda, int m, int k, float* panels, float* bias, int n, float* c, int ldc, int parallelism, bool simd)
     {
         var panelCount = (n + Width - 1) / Width;
@@ -69,6 +71,7 @@ public static class Gemm
         var panelsPerTile = (panelCount + panelTiles - 1) / panelTiles;
         var tiles = rowTiles * panelTiles;
         var (ap, cp, wp, bp) = ((nint)a, (nint)c, (nint)panels, (nint)bias);
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Run(int t)
         {
             var r0 = t / panelTiles * TileRows;
@@ -137,6 +140,7 @@ public static class Gemm
     }
 
     // Rows r0..r1 of A, columns k0..k0+depth, as strips of [depth × 6]; rows past r1 are zero.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PackA(float* a, int lda, int r0, int r1, int k0, int depth, float* pack)
     {
         var strips = (r1 - r0 + Strip - 1) / Strip;
@@ -227,6 +231,7 @@ public static class Gemm
     }
 
     // The same block, one multiply-add at a time, in the same order as the SIMD kernel.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void KernelScalar(float* a, int depth, float* w, float* c, int ldc, float* init, int ldi)
     {
         var block = stackalloc float[Strip * Width];

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Bge.Core.Kernels;
 
@@ -6,6 +7,7 @@ namespace Bge.Core.Kernels;
 public static class LayerNorm
 {
     /// <summary>Normalizes each of <paramref name="rows"/> rows of width <c>weight.Length</c> in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InPlace(Span<float> x, int rows, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, float eps)
     {
         var width = weight.Length;
@@ -16,6 +18,7 @@ public static class LayerNorm
     }
 
     /// <summary>Normalizes one row in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(Span<float> row, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, float eps)
     {
         var mean = TensorPrimitives.Sum(row) / row.Length;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Bge.Tokenizer;
 using Bge.Weights;
 
@@ -19,6 +20,7 @@ internal sealed class BertEmbeddings(BertConfig config, float[] word, float[] po
         LayerNormalization.Load(weights, "embeddings.LayerNorm"));
 
     // (T) ids, (T) types -> (T, H)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(TokenBatch batch, Span<float> hidden)
     {
         var h = config.HiddenSize;

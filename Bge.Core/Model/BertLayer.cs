@@ -28,16 +28,41 @@ internal sealed class BertLayer(BertSelfAttention attention, BertSelfOutput atte
     }
 }
 
-/// <summary>The activations one forward pass needs besides the hidden states, sized for its token count.</summary>
+/// <summary>
+/// The activations one forward pass needs besides the hidden states. Reused across calls (see
+/// <see cref="WorkspacePool"/>), so a steady stream of encodes allocates nothing here.
+/// </summary>
 internal sealed class Workspace(int tokens, int hidden, int scratchWidth)
 {
     private readonly float[] _scratch = new float[tokens * scratchWidth];
     private readonly float[] _context = new float[tokens * hidden];
     private readonly float[] _attended = new float[tokens * hidden];
 
+    /// <summary>Tokens it has room for.</summary>
+    public int Capacity { get; } = tokens;
+
     public Span<float> Scratch => _scratch;
 
     public Span<float> Context => _context;
 
     public Span<float> Attended => _attended;
+}
+
+/// <summary>Workspaces for concurrent forward passes: one per call in flight, kept for the next call.</summary>
+internal sealed class WorkspacePool(int hidden, int scratchWidth)
+{
+    private readonly System.Collections.Concurrent.ConcurrentBag<Workspace> _free = [];
+
+    public Workspace Rent(int tokens)
+    {
+        if (_free.TryTake(out var workspace) && workspace.Capacity >= tokens)
+        {
+            return workspace;
+        }
+
+        // Grow in steps so a slowly rising batch size does not reallocate every call.
+        return new Workspace(Math.Max(tokens, (workspace?.Capacity ?? 0) * 2), hidden, scratchWidth);
+    }
+
+    public void Return(Workspace workspace) => _free.Add(workspace);
 }

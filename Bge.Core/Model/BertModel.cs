@@ -11,12 +11,14 @@ public sealed class BertModel
 {
     private readonly BertEmbeddings _embeddings;
     private readonly BertLayer[] _layers;
+    private readonly WorkspacePool _workspaces;
 
     private BertModel(BertConfig config, BertEmbeddings embeddings, BertLayer[] layers)
     {
         Config = config;
         _embeddings = embeddings;
         _layers = layers;
+        _workspaces = new WorkspacePool(config.HiddenSize, layers.Max(l => l.ScratchWidth));
     }
 
     /// <summary>The model's hyper-parameters.</summary>
@@ -42,10 +44,17 @@ public sealed class BertModel
         var h = Config.HiddenSize;
         var hidden = new float[batch.TotalTokens * h];
         _embeddings.Forward(batch, hidden);
-        var work = new Workspace(batch.TotalTokens, h, _layers.Max(l => l.ScratchWidth));
-        foreach (var layer in _layers)
+        var work = _workspaces.Rent(batch.TotalTokens);
+        try
         {
-            layer.Forward(hidden, batch.SequenceStarts, work, parallelism);
+            foreach (var layer in _layers)
+            {
+                layer.Forward(hidden, batch.SequenceStarts, work, parallelism);
+            }
+        }
+        finally
+        {
+            _workspaces.Return(work);
         }
 
         return new HiddenStates(hidden, h, batch.SequenceStarts);

@@ -14,7 +14,8 @@ internal sealed class BertOutput(Linear dense, LayerNormalization layerNorm)
     public void Forward(ReadOnlySpan<float> intermediate, ReadOnlySpan<float> input, Span<float> output, int tokens, int parallelism)
     {
         dense.Forward(intermediate, tokens, output, parallelism);
-        TensorPrimitives.Add(output[..input.Length], input, output);
+        var size = tokens * dense.Out;
+        TensorPrimitives.Add(output[..size], input[..size], output);
         layerNorm.Forward(output, tokens);
     }
 }

@@ -16,7 +16,8 @@ internal sealed class BertSelfOutput(Linear dense, LayerNormalization layerNorm)
     public void Forward(ReadOnlySpan<float> context, ReadOnlySpan<float> input, Span<float> output, int tokens, int parallelism)
     {
         dense.Forward(context, tokens, output, parallelism);
-        TensorPrimitives.Add(output[..input.Length], input, output);
+        var size = tokens * dense.Out;
+        TensorPrimitives.Add(output[..size], input[..size], output);
         layerNorm.Forward(output, tokens);
     }
 }

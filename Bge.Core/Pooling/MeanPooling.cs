@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Bge.Core.Model;
 using Bge.Weights;
 
@@ -17,6 +18,7 @@ public sealed class MeanPooling : IPooling
     public PoolingMode Mode => PoolingMode.Mean;
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pool(HiddenStates states, int sequence, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(states);
