@@ -4,14 +4,14 @@ using System.Runtime.CompilerServices;
 namespace Bge.Core.Kernels;
 
 /// <summary>
-/// Softmax of a row, shifted by its maximum so large scores cannot overflow. Shifted scores are floored at −80:
-/// e⁻⁸⁰ ≈ 1.8e-35 is still a normal float, so no probability is ever subnormal (subnormal operands make every
-/// later multiply-add that touches them many times slower), and the change is far below float resolution of
-/// the row's sum, which is at least 1.
+/// Softmax of a row, shifted by its maximum so large scores cannot overflow. Shifted scores are floored at −30:
+/// e⁻³⁰ ≈ 9.4e-14, so neither a probability nor its product with a value vector is ever subnormal (subnormal
+/// operands make the multiply-adds that touch them many times slower), while the change is five orders of
+/// magnitude below the float resolution of the row's sum, which is at least 1.
 /// </summary>
 public static class Softmax
 {
-    private const float Floor = -80f;
+    private const float Floor = -30f;
 
     /// <summary>Replaces <paramref name="row"/> by its softmax.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
