@@ -54,13 +54,13 @@ public static partial class OnnxBertImporter
                 .Where(n => n.OpType == "Add")
                 .SelectMany(n => n.Inputs)
                 .FirstOrDefault(i => i != matMul.Outputs[0] && graph.Initializers.ContainsKey(i));
+            if (bias is not null && BertTensorNames.Canonical(bias) is null)
+            {
+                continue; // a Linear outside the encoder, such as the pooler's
+            }
+
             if (bias is null || BertTensorNames.Canonical(bias) is not { } biasName || !biasName.EndsWith(".bias", StringComparison.Ordinal))
             {
-                if (bias is not null && BertTensorNames.Canonical(bias) is null)
-                {
-                    continue;
-                }
-
                 throw new ModelFormatException(graph.Source, "MatMul weight is not followed by an Add of a named bias, so its Hugging Face name cannot be recovered", weight.Name);
             }
 
