@@ -1,4 +1,4 @@
-using System.Reflection;
+using Bge.Reference;
 using Bge.Weights.Provisioning;
 
 namespace Bge.Benchmarks;
@@ -6,8 +6,7 @@ namespace Bge.Benchmarks;
 /// <summary>The provisioned real models and their ONNX exports, the very graphs ONNX Runtime runs.</summary>
 internal static class BenchModels
 {
-    public static string Root { get; } =
-        typeof(BenchModels).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "Bge.Root").Value!;
+    public static string Root => RepositoryPaths.Root;
 
     public static ModelRecipes Recipes { get; } = ModelRecipes.Load(Path.Combine(Root, "weights", "models.json"));
 
@@ -17,31 +16,12 @@ internal static class BenchModels
 
     public static byte[] Onnx(string name) => ManagedResources.Read(Provisioner.AssemblyOf(Recipes.Find(name)!), ".model.onnx");
 
-    /// <summary>The shared data folder: BGE_SHARED, else a <c>shared</c> folder beside the repository or an ancestor.</summary>
-    public static string Shared()
-    {
-        if (Environment.GetEnvironmentVariable("BGE_SHARED") is { Length: > 0 } configured)
-        {
-            return configured;
-        }
-
-        for (var dir = new DirectoryInfo(Root); dir is not null; dir = dir.Parent)
-        {
-            if (System.IO.Directory.Exists(Path.Combine(dir.FullName, "shared", "data")))
-            {
-                return Path.Combine(dir.FullName, "shared");
-            }
-        }
-
-        return "/work/shared";
-    }
-
     /// <summary>Every unique sentence of STS-B test (sentence 1 and 2 columns, first-occurrence order).</summary>
     public static IReadOnlyList<string> StsSentences()
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var sentences = new List<string>();
-        foreach (var line in File.ReadLines(Path.Combine(Shared(), "data", "stsb", "sts-test.csv")))
+        foreach (var line in File.ReadLines(Path.Combine(RepositoryPaths.Shared, "data", "stsb", "sts-test.csv")))
         {
             var columns = line.Split('\t');
             foreach (var sentence in columns.Skip(5).Take(2))

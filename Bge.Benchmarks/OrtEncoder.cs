@@ -1,6 +1,6 @@
+using Bge.Reference;
 using Bge.Tokenizer;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Bge.Benchmarks;
 
@@ -24,15 +24,7 @@ internal sealed class OrtEncoder : IDisposable
     /// <summary>last_hidden_state of a padded batch, [B × T × H].</summary>
     public float[] Run(PaddedBatch batch)
     {
-        int[] shape = [batch.BatchSize, batch.SequenceLength];
-        static long[] Longs(int[] v) => Array.ConvertAll(v, x => (long)x);
-        var inputs = new List<NamedOnnxValue>
-        {
-            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(Longs(batch.InputIds), shape)),
-            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(Longs(batch.AttentionMask), shape)),
-            NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(Longs(batch.TokenTypeIds), shape)),
-        };
-        using var results = _session.Run(inputs);
+        using var results = _session.Run(OrtInputs.From(batch));
         return results.First().AsTensor<float>().ToArray();
     }
 

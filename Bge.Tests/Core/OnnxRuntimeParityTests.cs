@@ -1,10 +1,10 @@
 using Bge.Core;
 using Bge.Core.Pooling;
+using Bge.Reference;
 using Bge.Tokenizer;
 using Bge.Weights;
 using Bge.Weights.Provisioning;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Bge.Tests.Core;
 
@@ -34,15 +34,7 @@ public sealed class OnnxRuntimeParityTests
     /// <summary>ONNX Runtime's last_hidden_state for a padded batch, [B × T × H].</summary>
     private static float[] RunOnnx(InferenceSession session, PaddedBatch padded)
     {
-        long[] Longs(int[] values) => values.Select(v => (long)v).ToArray();
-        int[] shape = [padded.BatchSize, padded.SequenceLength];
-        var inputs = new List<NamedOnnxValue>
-        {
-            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(Longs(padded.InputIds), shape)),
-            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(Longs(padded.AttentionMask), shape)),
-            NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(Longs(padded.TokenTypeIds), shape)),
-        };
-        using var results = session.Run(inputs);
+        using var results = session.Run(OrtInputs.From(padded));
         return results.First().AsTensor<float>().ToArray();
     }
 
