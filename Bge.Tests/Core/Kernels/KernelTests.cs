@@ -120,6 +120,22 @@ public sealed class KernelTests
     }
 
     [Test]
+    public void SoftmaxExpIsWithinTwoUlpsOfMathExpDownToItsFloor()
+    {
+        var worst = 0.0;
+        for (var x = -30f; x <= 0f; x += 1e-4f)
+        {
+            var exact = Math.Exp(x);
+            var ulp = MathF.BitIncrement((float)exact) - (float)exact;
+            worst = Math.Max(worst, Math.Abs(Softmax.Exp(x) - exact) / ulp);
+        }
+
+        TestContext.Out.WriteLine($"softmax exp: worst error {worst:F2} ulp");
+        Assert.That(worst, Is.LessThanOrEqualTo(2.0));
+        Assert.That(Softmax.Exp(-1000f), Is.EqualTo(MathF.Exp(-30f)).Within(1e-20), "floored, never subnormal");
+    }
+
+    [Test]
     public void SoftmaxMatchesTheReferenceAndSurvivesLargeScores()
     {
         var row = Random(77, 12, 50f);
