@@ -19,8 +19,8 @@ internal static class Compare
     {
         var total = Stopwatch.StartNew();
         Console.WriteLine($"Bge vs ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, {threads} threads, {Environment.ProcessorCount} logical CPUs, {CpuName()}");
-        var peak = FmaPeak.GigaFlops(threads, TimeSpan.FromSeconds(1));
-        Console.WriteLine($"FP32 FMA peak measured now (12 independent Vector256 chains × {threads} threads): {peak:F1} GFLOP/s");
+        var peak = FmaPeak.GigaFlops(threads, TimeSpan.FromSeconds(2));
+        Console.WriteLine($"FP32 FMA peak measured now (12 independent Vector256 chains × {threads} threads, best of 2 s of samples): {peak:F1} GFLOP/s");
         Console.WriteLine();
         Console.WriteLine($"| {"case",-34} | {"ours",14} | {"ONNX Runtime",14} | {"ratio",6} | {"our MFU",7} | {"ORT MFU",7} |");
         Console.WriteLine($"|{new string('-', 36)}|{new string('-', 16)}|{new string('-', 16)}|{new string('-', 8)}|{new string('-', 9)}|{new string('-', 9)}|");
@@ -136,30 +136,36 @@ internal static class Compare
         return (a[a.Count / 2], b[b.Count / 2]);
     }
 
-    /// <summary>Median and p99 of single calls, ours and theirs alternating call by call.</summary>
+    /// <summary>
+    /// Median and p99 of single calls, in alternating blocks of 50 (call-by-call alternation would time each engine
+    /// while the other's worker threads are still spinning down).
+    /// </summary>
     private static ((double Median, double P99) Ours, (double Median, double P99) Theirs) Latencies(Action ours, Action theirs, int count)
     {
-        for (var i = 0; i < 10; i++)
+        var (a, b) = (new List<double>(), new List<double>());
+        for (var block = 0; block < count / 50; block++)
         {
-            ours();
-            theirs();
+            foreach (var (action, times) in new[] { (ours, a), (theirs, b) })
+            {
+                for (var i = 0; i < 60; i++)
+                {
+                    var one = Stopwatch.StartNew();
+                    action();
+                    if (i >= 10)
+                    {
+                        times.Add(one.Elapsed.TotalSeconds);
+                    }
+                }
+            }
         }
 
-        var (a, b) = (new double[count], new double[count]);
-        for (var i = 0; i < count; i++)
+        static (double, double) Summary(List<double> times)
         {
-            var one = Stopwatch.StartNew();
-            ours();
-            a[i] = one.Elapsed.TotalSeconds;
-            one.Restart();
-            theirs();
-            b[i] = one.Elapsed.TotalSeconds;
+            times.Sort();
+            return (times[times.Count / 2], times[(int)Math.Ceiling(times.Count * 0.99) - 1]);
         }
 
-        Array.Sort(a);
-        Array.Sort(b);
-        var p99 = (int)Math.Ceiling(count * 0.99) - 1;
-        return ((a[count / 2], a[p99]), (b[count / 2], b[p99]));
+        return (Summary(a), Summary(b));
     }
 
     private static string Short(string model) => model.StartsWith("snowflake", StringComparison.Ordinal) ? "arctic-xs" : "MiniLM";
