@@ -19,6 +19,16 @@ namespace Bge.Core.Kernels;
 /// </summary>
 public static class Gemm
 {
+    /// <summary>What is applied to each finished tile of C while it is still in cache.</summary>
+    public enum Epilogue
+    {
+        /// <summary>Nothing: C = A·W + bias.</summary>
+        None,
+
+        /// <summary>GELU (erf form): C = gelu(A·W + bias), as BertIntermediate needs.</summary>
+        Gelu,
+    }
+
     private const int Width = PackedWeight.PanelWidth;
     private const int Strip = 6;
     private const int TileRows = 6 * Strip;
@@ -37,8 +47,9 @@ public static class Gemm
     /// <param name="c">Output rows, [m × N].</param>
     /// <param name="parallelism">Threads to use at most.</param>
     /// <param name="vectorized">Use the SIMD kernel when the CPU has it (false forces the scalar one).</param>
+    /// <param name="epilogue">What to apply to the result, tile by tile.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Linear(ReadOnlySpan<float> a, int m, PackedWeight weight, Span<float> c, int parallelism, bool vectorized = true)
+    public static void Linear(ReadOnlySpan<float> a, int m, PackedWeight weight, Span<float> c, int parallelism, bool vectorized = true, Epilogue epilogue = Epilogue.None)
     {
         ArgumentNullException.ThrowIfNull(weight);
         int k = weight.In, n = weight.Out;
@@ -51,7 +62,7 @@ public static class Gemm
         {
             fixed (float* pa = a, pc = c, pw = weight.Data, pb = weight.Bias)
             {
-                Multiply(pa, k, m, k, pw, pb, n, pc, n, parallelism, vectorized && IsVectorized);
+                Multiply(pa, k, m, k, pw, pb, n, pc, n, parallelism, vectorized && IsVectorized, epilogue);
             }
         }
     }
@@ -61,7 +72,7 @@ public static class Gemm
     /// where <paramref name="panels"/> holds ⌈n/16⌉ zero-padded panels of [k × 16] and <paramref name="bias"/> ⌈n/16⌉·16 values.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Multiply(float* a, int lda, int m, int k, float* panels, float* bias, int n, float* c, int ldc, int parallelism, bool simd)
+    internal static unsafe void Multiply(float* a, int lda, int m, int k, float* panels, float* bias, int n, float* c, int ldc, int parallelism, bool simd, Epilogue epilogue = Epilogue.None)
     {
         var panelCount = (n + Width - 1) / Width;
         var rowTiles = (m + TileRows - 1) / TileRows;
@@ -76,7 +87,16 @@ public static class Gemm
         {
             var r0 = t / panelTiles * TileRows;
             var p0 = t % panelTiles * panelsPerTile;
-            Tile((float*)ap, lda, k, n, (float*)wp, (float*)bp, (float*)cp, ldc, r0, Math.Min(m, r0 + TileRows), p0, Math.Min(panelCount, p0 + panelsPerTile), simd);
+            var (r1, p1) = (Math.Min(m, r0 + TileRows), Math.Min(panelCount, p0 + panelsPerTile));
+            Tile((float*)ap, lda, k, n, (float*)wp, (float*)bp, (float*)cp, ldc, r0, r1, p0, p1, simd);
+            if (epilogue == Epilogue.Gelu)
+            {
+                var (c0, c1) = (p0 * Width, Math.Min(n, p1 * Width));
+                for (var row = r0; row < r1; row++)
+                {
+                    Kernels.Gelu.InPlace(new Span<float>((float*)cp + ((long)row * ldc) + c0, c1 - c0));
+                }
+            }
         }
 
         if (parallelism <= 1 || tiles <= 1)

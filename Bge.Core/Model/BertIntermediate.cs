@@ -3,7 +3,7 @@ using Bge.Weights;
 
 namespace Bge.Core.Model;
 
-/// <summary>The feed-forward expansion with GELU (<c>intermediate.dense</c>, hidden_act "gelu").</summary>
+/// <summary>The feed-forward expansion with GELU (<c>intermediate.dense</c>, hidden_act "gelu"), the activation fused into the GEMM.</summary>
 internal sealed class BertIntermediate(Linear dense)
 {
     public static BertIntermediate Load(BertWeights weights, string prefix) =>
@@ -14,7 +14,6 @@ internal sealed class BertIntermediate(Linear dense)
     // (T, H) -> (T, I)
     public void Forward(ReadOnlySpan<float> hidden, Span<float> output, int tokens, int parallelism)
     {
-        dense.Forward(hidden, tokens, output, parallelism);
-        Gelu.InPlace(output[..(tokens * dense.Out)]);
+        dense.Forward(hidden, tokens, output, parallelism, Gemm.Epilogue.Gelu);
     }
 }

@@ -19,9 +19,9 @@ internal sealed class Linear
 
     public int Out => Weight.Out;
 
-    // (T, in) -> (T, out)
-    public void Forward(ReadOnlySpan<float> x, int tokens, Span<float> y, int parallelism) =>
-        Gemm.Linear(x, tokens, Weight, y, parallelism);
+    // (T, in) -> (T, out), with the activation applied tile by tile when one is given
+    public void Forward(ReadOnlySpan<float> x, int tokens, Span<float> y, int parallelism, Gemm.Epilogue epilogue = Gemm.Epilogue.None) =>
+        Gemm.Linear(x, tokens, Weight, y, parallelism, epilogue: epilogue);
 }
 
 /// <summary>nn.LayerNorm over the hidden dimension.</summary>

@@ -37,6 +37,20 @@ public sealed class KernelTests
         }
     }
 
+    [TestCase(1)]
+    [TestCase(2)]
+    public void GemmWithTheGeluEpilogueEqualsGemmThenGelu(int parallelism)
+    {
+        var a = Random(77 * 40, 13);
+        var packed = new PackedWeight(Random(50 * 40, 14, 3f), Random(50, 15), 50, 40);
+        var expected = new float[77 * 50];
+        Gemm.Linear(a, 77, packed, expected, parallelism);
+        Gelu.InPlace(expected);
+        var fused = new float[77 * 50];
+        Gemm.Linear(a, 77, packed, fused, parallelism, epilogue: Gemm.Epilogue.Gelu);
+        Assert.That(fused, Is.EqualTo(expected));
+    }
+
     [Test]
     public void GemmIsDeterministicWhateverTheThreadCount()
     {
