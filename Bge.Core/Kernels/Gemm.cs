@@ -108,7 +108,7 @@ public static class Gemm
         }
         else
         {
-            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, Run);
+            WorkerTeam.For(tiles, parallelism, Run);
         }
     }
 

@@ -49,7 +49,7 @@ internal sealed class BertSelfAttention
             fixed (float* pq = qkv, pc = context)
             {
                 var (q, c) = ((nint)pq, (nint)pc);
-                Parallel.For(0, sequences * _heads, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, task =>
+                WorkerTeam.For(sequences * _heads, parallelism, task =>
                 {
                     var b = task / _heads;
                     var start = sequenceStarts[b];

@@ -1,0 +1,155 @@
+namespace Bge.Core.Kernels;
+
+/// <summary>
+/// Runs the iterations of one operation on the calling thread plus dedicated worker threads that spin for a short
+/// while after each operation before they sleep. A forward pass is a chain of short operations; waking a sleeping
+/// pool thread for each one costs, on a virtual machine, a good part of the operation itself. One operation runs
+/// at a time: a caller that finds the team busy (another thread's forward pass) uses the thread pool instead.
+/// </summary>
+internal static class WorkerTeam
+{
+    private const int SpinIterations = 4_000;
+
+    private static readonly Lock Gate = new();
+    private static readonly Worker[] Workers = Enumerable.Range(0, Math.Max(0, Environment.ProcessorCount - 1)).Select(i => new Worker(i)).ToArray();
+    private static Action<int>? _body;
+    private static int _count;
+    private static int _next;
+    private static int _seats;
+    private static int _running;
+    private static long _generation;
+    private static Exception? _failure;
+
+    /// <summary>Calls <paramref name="body"/> for 0 ≤ i &lt; <paramref name="count"/> on at most <paramref name="parallelism"/> threads.</summary>
+    public static void For(int count, int parallelism, Action<int> body)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        var helpers = Math.Min(Math.Min(parallelism, count) - 1, Workers.Length);
+        if (helpers <= 0)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                body(i);
+            }
+
+            return;
+        }
+
+        if (!Gate.TryEnter())
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, body);
+            return;
+        }
+
+        try
+        {
+            _body = body;
+            _count = count;
+            _next = 0;
+            _failure = null;
+            Volatile.Write(ref _seats, helpers);
+            Interlocked.Increment(ref _generation);
+            foreach (var worker in Workers)
+            {
+                worker.Wake();
+            }
+
+            Work();
+            // No seats for late helpers; then wait for those that took one (each counts itself as running first).
+            Interlocked.Exchange(ref _seats, 0);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _running) > 0)
+            {
+                spin.SpinOnce(-1);
+            }
+
+            _body = null;
+            if (_failure is { } failure)
+            {
+                throw new AggregateException(failure);
+            }
+        }
+        finally
+        {
+            Gate.Exit();
+        }
+    }
+
+    private static void Work()
+    {
+        var body = _body!;
+        int i;
+        while ((i = Interlocked.Increment(ref _next) - 1) < _count)
+        {
+            try
+            {
+                body(i);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, e, null);
+            }
+        }
+    }
+
+    private sealed class Worker
+    {
+        private readonly SemaphoreSlim _wake = new(0);
+        private volatile bool _sleeping;
+
+        public Worker(int index)
+        {
+            new Thread(Loop) { IsBackground = true, Name = $"Bge worker {index + 1}" }.Start();
+        }
+
+        public void Wake()
+        {
+            if (_sleeping)
+            {
+                _sleeping = false;
+                _wake.Release();
+            }
+        }
+
+        private void Loop()
+        {
+            var seen = Volatile.Read(ref _generation);
+            while (true)
+            {
+                var spins = 0;
+                while (Volatile.Read(ref _generation) == seen)
+                {
+                    if (++spins < SpinIterations)
+                    {
+                        Thread.SpinWait(20);
+                        continue;
+                    }
+
+                    _sleeping = true;
+                    if (Volatile.Read(ref _generation) == seen)
+                    {
+                        _wake.Wait();
+                    }
+
+                    _sleeping = false;
+                    spins = 0;
+                }
+
+                seen = Volatile.Read(ref _generation);
+                // Take a seat only while the operation still wants helpers; count as running before checking, so
+                // the caller cannot finish between the check and the work.
+                Interlocked.Increment(ref _running);
+                if (Interlocked.Decrement(ref _seats) >= 0 && _body is not null)
+                {
+                    Work();
+                }
+
+                Interlocked.Decrement(ref _running);
+            }
+        }
+    }
+}
