@@ -20,6 +20,9 @@ internal static class WorkerTeam
     private static long _generation;
     private static Exception? _failure;
 
+    [ThreadStatic]
+    private static bool _isWorker;
+
     /// <summary>Calls <paramref name="body"/> for 0 ≤ i &lt; <paramref name="count"/> on at most <paramref name="parallelism"/> threads.</summary>
     public static void For(int count, int parallelism, Action<int> body)
     {
@@ -29,7 +32,8 @@ internal static class WorkerTeam
         }
 
         var helpers = Math.Min(Math.Min(parallelism, count) - 1, Workers.Length);
-        if (helpers <= 0)
+        // A body that itself parallelizes runs its inner loop inline: the team is already busy with the outer one.
+        if (helpers <= 0 || Gate.IsHeldByCurrentThread || _isWorker)
         {
             for (var i = 0; i < count; i++)
             {
@@ -117,6 +121,7 @@ internal static class WorkerTeam
 
         private void Loop()
         {
+            _isWorker = true;
             var seen = Volatile.Read(ref _generation);
             while (true)
             {

@@ -52,6 +52,22 @@ public sealed class KernelTests
     }
 
     [Test]
+    public void WorkerTeamRunsEveryIterationOnceEvenNestedAndFromManyCallers()
+    {
+        var counts = new int[64 * 64];
+        Parallel.For(0, 6, caller =>
+        {
+            for (var round = 0; round < 50; round++)
+            {
+                WorkerTeam.For(64, 2, i => WorkerTeam.For(64, 2, j => Interlocked.Increment(ref counts[(i * 64) + j])));
+            }
+        });
+        Assert.That(counts, Has.All.EqualTo(6 * 50));
+        var error = Assert.Throws<AggregateException>(() => WorkerTeam.For(10, 2, i => throw new InvalidOperationException($"iteration {i}")));
+        Assert.That(error!.InnerExceptions, Has.Some.InstanceOf<InvalidOperationException>());
+    }
+
+    [Test]
     public void GemmIsDeterministicWhateverTheThreadCount()
     {
         var a = Random(100 * 384, 4);
