@@ -7,7 +7,7 @@ using Bge.Benchmarks;
 if (args.Length > 0 && args[0] == "compare")
 {
     var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
-    var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.5;
+    var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.4;
     return Compare.Run(threads, seconds);
 }
 
