@@ -79,6 +79,14 @@ public sealed class BertWeights : IDisposable
         return file.ReadFloat32(stored);
     }
 
+    /// <summary>Copies a tensor's values as F32 into <paramref name="destination"/> (its length must be the element count).</summary>
+    /// <exception cref="KeyNotFoundException">No tensor of that name.</exception>
+    public void CopyTo(string name, Span<float> destination)
+    {
+        var (file, stored) = Find(name);
+        file.CopyToFloat32(stored, destination);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

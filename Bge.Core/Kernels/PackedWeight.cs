@@ -13,24 +13,42 @@ public sealed class PackedWeight
     /// <summary>Packs a [<paramref name="outFeatures"/> × <paramref name="inFeatures"/>] weight and its bias.</summary>
     /// <exception cref="ArgumentException">The weight's length is not out × in, or the bias's is not out.</exception>
     public PackedWeight(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures)
+        : this(outFeatures, inFeatures)
     {
-        if (weight.Length != outFeatures * inFeatures || bias.Length != outFeatures)
-        {
-            throw new ArgumentException($"weight has {weight.Length} values and bias {bias.Length}, expected {outFeatures} × {inFeatures} and {outFeatures}", nameof(weight));
-        }
+        Pack(0, weight, bias);
+    }
 
+    /// <summary>An all-zero packed weight, to be filled with <see cref="Pack"/> (several Linear layers may be stacked).</summary>
+    public PackedWeight(int outFeatures, int inFeatures)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
         Out = outFeatures;
         In = inFeatures;
         Panels = (outFeatures + PanelWidth - 1) / PanelWidth;
         Data = new float[Panels * inFeatures * PanelWidth];
         Bias = new float[Panels * PanelWidth];
-        bias.CopyTo(Bias);
-        for (var o = 0; o < outFeatures; o++)
+    }
+
+    /// <summary>Packs the rows (outputs) <paramref name="firstOut"/>… of a PyTorch [rows × In] weight and their biases.</summary>
+    /// <exception cref="ArgumentException">The lengths do not describe whole rows inside the weight.</exception>
+    public void Pack(int firstOut, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias)
+    {
+        var rows = bias.Length;
+        if (weight.Length != rows * In || firstOut < 0 || firstOut + rows > Out)
         {
-            var panel = Data.AsSpan(o / PanelWidth * inFeatures * PanelWidth);
-            for (var i = 0; i < inFeatures; i++)
+            throw new ArgumentException($"{weight.Length} weights and {bias.Length} biases are not whole rows {firstOut}.. of a {Out} × {In} weight", nameof(weight));
+        }
+
+        bias.CopyTo(Bias.AsSpan(firstOut));
+        for (var r = 0; r < rows; r++)
+        {
+            var o = firstOut + r;
+            var panel = Data.AsSpan(o / PanelWidth * In * PanelWidth);
+            var source = weight.Slice(r * In, In);
+            for (var i = 0; i < In; i++)
             {
-                panel[(i * PanelWidth) + (o % PanelWidth)] = weight[(o * inFeatures) + i];
+                panel[(i * PanelWidth) + (o % PanelWidth)] = source[i];
             }
         }
     }

@@ -29,10 +29,8 @@ internal sealed class BertSelfAttention
     public static BertSelfAttention Load(BertWeights weights, string prefix)
     {
         var h = weights.Config.HiddenSize;
-        string[] names = [prefix + "query", prefix + "key", prefix + "value"];
-        var weight = names.SelectMany(n => weights.Read(n + ".weight")).ToArray();
-        var bias = names.SelectMany(n => weights.Read(n + ".bias")).ToArray();
-        return new BertSelfAttention(new Linear(weight, bias, 3 * h, h), h, weights.Config.NumAttentionHeads);
+        var queryKeyValue = Linear.Stack(weights, [prefix + "query", prefix + "key", prefix + "value"], h, h);
+        return new BertSelfAttention(queryKeyValue, h, weights.Config.NumAttentionHeads);
     }
 
     /// <summary>Width of the Q|K|V scratch rows this stage needs per token.</summary>

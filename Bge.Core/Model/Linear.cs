@@ -6,14 +6,39 @@ namespace Bge.Core.Model;
 /// <summary>PyTorch's nn.Linear, <c>y = x·Wᵀ + b</c>, its weight packed once for the GEMM kernel.</summary>
 internal sealed class Linear
 {
-    public Linear(float[] weight, float[] bias, int outFeatures, int inFeatures)
+    private Linear(PackedWeight weight)
     {
-        Weight = new PackedWeight(weight, bias, outFeatures, inFeatures);
+        Weight = weight;
     }
 
     /// <summary>Loads <c>{name}.weight</c> and <c>{name}.bias</c>.</summary>
     public static Linear Load(BertWeights weights, string name, int outFeatures, int inFeatures) =>
-        new(weights.Read(name + ".weight"), weights.Read(name + ".bias"), outFeatures, inFeatures);
+        Stack(weights, [name], outFeatures, inFeatures);
+
+    /// <summary>Loads several Linear layers of the same input as one, their outputs side by side (Q, K and V).</summary>
+    public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures)
+    {
+        var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures);
+        // One reused buffer, read straight from the file: loading holds no second copy of the model.
+        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(outFeaturesEach * (inFeatures + 1));
+        try
+        {
+            var weight = buffer.AsSpan(0, outFeaturesEach * inFeatures);
+            var bias = buffer.AsSpan(weight.Length, outFeaturesEach);
+            for (var part = 0; part < names.Count; part++)
+            {
+                weights.CopyTo(names[part] + ".weight", weight);
+                weights.CopyTo(names[part] + ".bias", bias);
+                packed.Pack(part * outFeaturesEach, weight, bias);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
+
+        return new Linear(packed);
+    }
 
     public PackedWeight Weight { get; }
 

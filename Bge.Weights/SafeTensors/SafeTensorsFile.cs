@@ -6,7 +6,9 @@ namespace Bge.Weights.SafeTensors;
 
 /// <summary>
 /// A safetensors file, memory-mapped. The header is validated completely when the file is opened, so every
-/// later read stays inside the mapping. F32 tensors are served zero-copy from the mapping.
+/// later read stays inside the mapping. Views (<see cref="GetBytes"/>, <see cref="GetFloat32Span"/>) are served
+/// zero-copy from the mapping; copies (<see cref="CopyToFloat32"/>, <see cref="ReadFloat32"/>) are read from the
+/// file directly, so a loader that copies and repacks every tensor never holds the mapped pages as well.
 /// </summary>
 /// <remarks>Format: 8-byte little-endian header length N, N bytes of JSON header, then the data area.</remarks>
 public sealed unsafe class SafeTensorsFile : IDisposable
@@ -16,6 +18,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor _view;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _handle;
     private readonly byte* _base;
     private readonly long _dataStart;
     private readonly long _length;
@@ -31,6 +34,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var headerLength = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(basePointer, 8));
         _dataStart = 8 + headerLength;
         (Tensors, Metadata) = SafeTensorsHeader.Parse(path, new ReadOnlySpan<byte>(basePointer + 8, (int)headerLength), length - _dataStart);
+        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
     }
 
     /// <summary>The file's path.</summary>
@@ -123,12 +127,46 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new ArgumentException($"tensor '{name}' has {info.ElementCount} elements, destination {destination.Length}", nameof(destination));
         }
 
-        var bytes = GetBytes(name);
+        var offset = _dataStart + info.Begin;
+        if (info.DType == TensorDType.F32)
+        {
+            ReadExactly(MemoryMarshal.AsBytes(destination), offset, name);
+            return;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(checked((int)info.ByteLength));
+        try
+        {
+            var bytes = buffer.AsSpan(0, (int)info.ByteLength);
+            ReadExactly(bytes, offset, name);
+            Convert(info, bytes, destination);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void ReadExactly(Span<byte> destination, long offset, string name)
+    {
+        while (!destination.IsEmpty)
+        {
+            var read = RandomAccess.Read(_handle, destination, offset);
+            if (read <= 0)
+            {
+                throw new ModelFormatException(FilePath, "file ended while reading the tensor (was it truncated after opening?)", name, offset);
+            }
+
+            destination = destination[read..];
+            offset += read;
+        }
+    }
+
+    private void Convert(TensorInfo info, ReadOnlySpan<byte> bytes, Span<float> destination)
+    {
+        var name = info.Name;
         switch (info.DType)
         {
-            case TensorDType.F32:
-                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
-                break;
             case TensorDType.F16:
                 var halves = MemoryMarshal.Cast<byte, Half>(bytes);
                 for (var i = 0; i < halves.Length; i++)
@@ -176,6 +214,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
 
         _disposed = true;
+        _handle.Dispose();
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _map.Dispose();
