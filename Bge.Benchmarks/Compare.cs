@@ -20,7 +20,7 @@ internal static class Compare
         var total = Stopwatch.StartNew();
         Console.WriteLine($"Bge vs ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, {threads} threads, {Environment.ProcessorCount} logical CPUs, {CpuName()}");
         var peak = FmaPeak.GigaFlops(threads, TimeSpan.FromSeconds(2));
-        Console.WriteLine($"FP32 FMA peak measured now (12 independent Vector256 chains × {threads} threads, best of 2 s of samples): {peak:F1} GFLOP/s");
+        Console.WriteLine($"FP32 FMA peak measured now (12 independent Vector256 chains × {threads} threads running together for 2 s, sum of their median rates): {peak:F1} GFLOP/s");
         Console.WriteLine();
         Console.WriteLine($"| {"case",-34} | {"ours",14} | {"ONNX Runtime",14} | {"ratio",6} | {"our MFU",7} | {"ORT MFU",7} |");
         Console.WriteLine($"|{new string('-', 36)}|{new string('-', 16)}|{new string('-', 16)}|{new string('-', 8)}|{new string('-', 9)}|{new string('-', 9)}|");
