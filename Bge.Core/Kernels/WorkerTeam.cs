@@ -14,11 +14,14 @@ internal static class WorkerTeam
     private static readonly Worker[] Workers = Enumerable.Range(0, Math.Max(0, Environment.ProcessorCount - 1)).Select(i => new Worker(i)).ToArray();
     private static Action<int>? _body;
     private static int _count;
-    private static int _next;
-    private static int _seats;
-    private static int _running;
-    private static long _generation;
     private static Exception? _failure;
+
+    // Each counter on a cache line of its own: the workers poll the generation while the threads at work bump the
+    // iteration counter, and sharing one line would make every bump a cross-core transfer.
+    private static PaddedCounter _next;
+    private static PaddedCounter _seats;
+    private static PaddedCounter _running;
+    private static PaddedCounter _generation;
 
     [ThreadStatic]
     private static bool _isWorker;
@@ -53,10 +56,10 @@ internal static class WorkerTeam
         {
             _body = body;
             _count = count;
-            _next = 0;
+            _next.Value = 0;
             _failure = null;
-            Volatile.Write(ref _seats, helpers);
-            Interlocked.Increment(ref _generation);
+            Volatile.Write(ref _seats.Value, helpers);
+            Interlocked.Increment(ref _generation.Value);
             foreach (var worker in Workers)
             {
                 worker.Wake();
@@ -64,9 +67,9 @@ internal static class WorkerTeam
 
             Work();
             // No seats for late helpers; then wait for those that took one (each counts itself as running first).
-            Interlocked.Exchange(ref _seats, 0);
+            Interlocked.Exchange(ref _seats.Value, 0);
             var spin = new SpinWait();
-            while (Volatile.Read(ref _running) > 0)
+            while (Volatile.Read(ref _running.Value) > 0)
             {
                 spin.SpinOnce(-1);
             }
@@ -87,7 +90,7 @@ internal static class WorkerTeam
     {
         var body = _body!;
         int i;
-        while ((i = Interlocked.Increment(ref _next) - 1) < _count)
+        while ((i = Interlocked.Increment(ref _next.Value) - 1) < _count)
         {
             try
             {
@@ -98,6 +101,13 @@ internal static class WorkerTeam
                 Interlocked.CompareExchange(ref _failure, e, null);
             }
         }
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
+    private struct PaddedCounter
+    {
+        [System.Runtime.InteropServices.FieldOffset(64)]
+        public int Value;
     }
 
     private sealed class Worker
@@ -122,11 +132,11 @@ internal static class WorkerTeam
         private void Loop()
         {
             _isWorker = true;
-            var seen = Volatile.Read(ref _generation);
+            var seen = Volatile.Read(ref _generation.Value);
             while (true)
             {
                 var spins = 0;
-                while (Volatile.Read(ref _generation) == seen)
+                while (Volatile.Read(ref _generation.Value) == seen)
                 {
                     if (++spins < SpinIterations)
                     {
@@ -135,7 +145,7 @@ internal static class WorkerTeam
                     }
 
                     _sleeping = true;
-                    if (Volatile.Read(ref _generation) == seen)
+                    if (Volatile.Read(ref _generation.Value) == seen)
                     {
                         _wake.Wait();
                     }
@@ -144,16 +154,16 @@ internal static class WorkerTeam
                     spins = 0;
                 }
 
-                seen = Volatile.Read(ref _generation);
+                seen = Volatile.Read(ref _generation.Value);
                 // Take a seat only while the operation still wants helpers; count as running before checking, so
                 // the caller cannot finish between the check and the work.
-                Interlocked.Increment(ref _running);
-                if (Interlocked.Decrement(ref _seats) >= 0 && _body is not null)
+                Interlocked.Increment(ref _running.Value);
+                if (Interlocked.Decrement(ref _seats.Value) >= 0 && _body is not null)
                 {
                     Work();
                 }
 
-                Interlocked.Decrement(ref _running);
+                Interlocked.Decrement(ref _running.Value);
             }
         }
     }
