@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Bge.Weights;
 
 namespace Bge.Core.Model;
@@ -14,8 +13,6 @@ internal sealed class BertOutput(Linear dense, LayerNormalization layerNorm)
     public void Forward(ReadOnlySpan<float> intermediate, ReadOnlySpan<float> input, Span<float> output, int tokens, int parallelism)
     {
         dense.Forward(intermediate, tokens, output, parallelism);
-        var size = tokens * dense.Out;
-        TensorPrimitives.Add(output[..size], input[..size], output);
-        layerNorm.Forward(output, tokens);
+        layerNorm.Forward(output, input, tokens, parallelism);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Bge.Core.Kernels;
 using Bge.Weights;
 
@@ -55,6 +56,27 @@ internal sealed class LayerNormalization(float[] weight, float[] bias, float eps
     public static LayerNormalization Load(BertWeights weights, string name) =>
         new(weights.Read(name + ".weight"), weights.Read(name + ".bias"), (float)weights.Config.LayerNormEps);
 
+    private const int RowsPerTask = 64;
+
     // (T, H) -> (T, H), in place
     public void Forward(Span<float> x, int tokens) => LayerNorm.InPlace(x, tokens, weight, bias, eps);
+
+    // (T, H) x, (T, H) residual -> (T, H) LayerNorm(x + residual) in x, rows split over the threads
+    public unsafe void Forward(Span<float> x, ReadOnlySpan<float> residual, int tokens, int parallelism)
+    {
+        var width = weight.Length;
+        fixed (float* px = x, pr = residual)
+        {
+            var (xp, rp) = ((nint)px, (nint)pr);
+            WorkerTeam.For((tokens + RowsPerTask - 1) / RowsPerTask, parallelism, task =>
+            {
+                for (var row = task * RowsPerTask; row < Math.Min(tokens, (task + 1) * RowsPerTask); row++)
+                {
+                    var line = new Span<float>((float*)xp + ((long)row * width), width);
+                    TensorPrimitives.Add(line, new ReadOnlySpan<float>((float*)rp + ((long)row * width), width), line);
+                    LayerNorm.Row(line, weight, bias, eps);
+                }
+            });
+        }
+    }
 }
