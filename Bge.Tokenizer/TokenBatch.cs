@@ -82,10 +82,11 @@ public sealed class TokenBatch
     /// <exception cref="ArgumentOutOfRangeException">A sequence is longer than the fixed length.</exception>
     public PaddedBatch ToPadded(Padding padding, int padId, int length = 0)
     {
-        var width = padding == Padding.Longest ? MaxLength : length;
-        if (padding == Padding.Fixed && MaxLength > width)
+        var longest = MaxLength;
+        var width = padding == Padding.Longest ? longest : length;
+        if (padding == Padding.Fixed && longest > width)
         {
-            throw new ArgumentOutOfRangeException(nameof(length), length, $"a sequence of {MaxLength} tokens does not fit a fixed length of {length}");
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"a sequence of {longest} tokens does not fit a fixed length of {length}");
         }
 
         var ids = new int[Count * width];

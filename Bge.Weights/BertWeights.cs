@@ -68,7 +68,11 @@ public sealed class BertWeights : IDisposable
 
     /// <summary>The stored type and shape of a tensor.</summary>
     /// <exception cref="KeyNotFoundException">No tensor of that name.</exception>
-    public TensorInfo Info(string name) => Find(name).File.Tensors[Find(name).Name];
+    public TensorInfo Info(string name)
+    {
+        var (file, stored) = Find(name);
+        return file.Tensors[stored];
+    }
 
     /// <summary>A tensor's values as F32 (converted from F16/BF16 where stored so).</summary>
     /// <param name="name">The Hugging Face name, e.g. <c>encoder.layer.0.attention.self.query.weight</c>.</param>

@@ -39,7 +39,7 @@ public static class Attention
         }
 
         var padded = Padded(length);
-        var simd = Vector256.IsHardwareAccelerated;
+        var simd = Gemm.IsVectorized;
         fixed (float* pqkv = qkv, pctx = context, ps = scratch)
         {
             float* keys = ps, values = keys + (padded * d), scores = values + (length * d);

@@ -52,6 +52,9 @@ public sealed class OnnxRuntimeParityTests
             var padded = batch.ToPadded(Padding.Longest, embedder.Tokenizer.Vocabulary.PadId);
             var reference = RunOnnx(session, padded);
             var ours = embedder.Model.Forward(batch, 2);
+            var oursPadded = ours.ToPadded(out var sequenceLength);
+            Assert.That(sequenceLength, Is.EqualTo(padded.SequenceLength));
+            Assert.That(oursPadded, Has.Length.EqualTo(reference.Length), "last_hidden_state as [batch × longest × hidden]");
             for (var b = 0; b < batch.Count; b++)
             {
                 var rows = ours.Sequence(b);

@@ -56,13 +56,13 @@ public sealed class OnnxTensor
                 throw new ModelFormatException(_file, $"raw data holds {raw.End - raw.Start} bytes but shape [{string.Join(", ", Dims)}] needs {count * sizeof(float)}", Name, raw.Start);
             }
 
-            var values = new float[count];
-            Buffer.BlockCopy(_buffer, raw.Start, values, 0, raw.End - raw.Start);
             if (!BitConverter.IsLittleEndian)
             {
                 throw new PlatformNotSupportedException("ONNX raw data is little-endian; big-endian hosts are not supported.");
             }
 
+            var values = new float[count];
+            Buffer.BlockCopy(_buffer, raw.Start, values, 0, raw.End - raw.Start);
             return values;
         }
 
