@@ -15,7 +15,7 @@ internal static class Compare
     private static readonly (int Batch, int Length)[] Shapes = [(1, 16), (8, 128), (32, 128), (1, 512)];
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static int Run(int threads, double secondsPerCase)
+    public static int Run(int threads, double secondsPerCase, bool bertBase)
     {
         var total = Stopwatch.StartNew();
         Console.WriteLine($"Bge vs ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, {threads} threads, {Environment.ProcessorCount} logical CPUs, {CpuName()}");
@@ -28,30 +28,13 @@ internal static class Compare
         {
             var embedder = Embedder.Load(BenchModels.Directory(model), new EmbedderOptions { DegreeOfParallelism = threads });
             using var ort = new OrtEncoder(BenchModels.Onnx(model), threads);
-            var config = embedder.Model.Config;
-            // Two seconds of both engines first: the VM's clock and both engines' first-use costs settle before anything is timed.
-            var settle = TokenBatch.FromIds(RandomIds(8, 128, config.VocabSize));
-            var settlePadded = settle.ToPadded(Padding.Longest, 0);
-            for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < 2;)
-            {
-                embedder.Model.Forward(settle, threads);
-                ort.Run(settlePadded);
-            }
-
-            foreach (var (batch, length) in Shapes)
-            {
-                var tokens = TokenBatch.FromIds(RandomIds(batch, length, config.VocabSize));
-                var padded = tokens.ToPadded(Padding.Longest, 0);
-                var (ours, theirs) = SideBySide(() => embedder.Model.Forward(tokens, threads), () => ort.Run(padded), secondsPerCase);
-                var flops = Flops(config, batch, length);
-                Row($"{Short(model)} encoder {batch}×{length} tok/s", batch * length / ours, batch * length / theirs, flops / ours / 1e9 / peak, flops / theirs / 1e9 / peak);
-            }
-
+            EncoderRows(Short(model), embedder, ort, threads, secondsPerCase, peak);
             if (model != BenchModels.Recipes.Default)
             {
                 continue;
             }
 
+            var config = embedder.Model.Config;
             var sentences = BenchModels.StsSentences();
             var pooling = new EncodeOptions { Pooling = PoolingMode.Cls };
             var warmUp = sentences.Take(64).ToList();
@@ -67,12 +50,19 @@ internal static class Compare
 
             var onnxFile = Path.Combine(Path.GetTempPath(), $"bge-bench-{model}.onnx");
             File.WriteAllBytes(onnxFile, BenchModels.Onnx(model));
-            var oursLoad = LoadProbe.Measure("ours", BenchModels.Directory(model), threads);
-            var theirsLoad = LoadProbe.Measure("ort", onnxFile, threads);
-            Row($"{Short(model)} load ms (↓)", oursLoad.Milliseconds, theirsLoad.Milliseconds, null, null, lowerIsBetter: true);
-            Row($"{Short(model)} peak working set MB (↓)", oursLoad.PeakMegabytes, theirsLoad.PeakMegabytes, null, null, lowerIsBetter: true);
-            var safetensors = new FileInfo(Path.Combine(BenchModels.Directory(model), "model.safetensors")).Length / 1e6;
-            Console.WriteLine($"|   (model.safetensors is {safetensors:F1} MB; ours holds {oursLoad.PeakMegabytes / safetensors:F2}× it, ONNX Runtime {theirsLoad.PeakMegabytes / safetensors:F2}×)");
+            LoadRows(Short(model), BenchModels.Directory(model), onnxFile, threads);
+        }
+
+        if (bertBase)
+        {
+            BertBase.EnsureWritten();
+            var embedder = Embedder.Load(BertBase.Directory, new EmbedderOptions { DegreeOfParallelism = threads });
+            using (var ort = new OrtEncoder(File.ReadAllBytes(BertBase.OnnxFile), threads))
+            {
+                EncoderRows("BERT-base", embedder, ort, threads, secondsPerCase, peak);
+            }
+
+            LoadRows("BERT-base", BertBase.Directory, BertBase.OnnxFile, threads);
         }
 
         foreach (var (m, k, n) in new[] { (1024, 384, 1536), (1024, 1536, 384), (4096, 384, 1536) })
@@ -89,6 +79,40 @@ internal static class Compare
         Console.WriteLine();
         Console.WriteLine($"ratio = ours ÷ ONNX Runtime for throughput, ONNX Runtime ÷ ours for rows marked (↓); MFU = achieved GFLOP/s ÷ the peak above. Took {total.Elapsed.TotalSeconds:F0} s.");
         return 0;
+    }
+
+    /// <summary>Encoder throughput at each benchmark shape on random ids, both engines on the same ids.</summary>
+    private static void EncoderRows(string label, Embedder embedder, OrtEncoder ort, int threads, double secondsPerCase, double peak)
+    {
+        var config = embedder.Model.Config;
+        // Two seconds of both engines first: the VM's clock and both engines' first-use costs settle before anything is timed.
+        var settle = TokenBatch.FromIds(RandomIds(8, 128, config.VocabSize));
+        var settlePadded = settle.ToPadded(Padding.Longest, 0);
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < 2;)
+        {
+            embedder.Model.Forward(settle, threads);
+            ort.Run(settlePadded);
+        }
+
+        foreach (var (batch, length) in Shapes)
+        {
+            var tokens = TokenBatch.FromIds(RandomIds(batch, length, config.VocabSize));
+            var padded = tokens.ToPadded(Padding.Longest, 0);
+            var (ours, theirs) = SideBySide(() => embedder.Model.Forward(tokens, threads), () => ort.Run(padded), secondsPerCase);
+            var flops = Flops(config, batch, length);
+            Row($"{label} encoder {batch}×{length} tok/s", batch * length / ours, batch * length / theirs, flops / ours / 1e9 / peak, flops / theirs / 1e9 / peak);
+        }
+    }
+
+    /// <summary>Load time and peak working set, each engine in a fresh process.</summary>
+    private static void LoadRows(string label, string directory, string onnxFile, int threads)
+    {
+        var oursLoad = LoadProbe.Measure("ours", directory, threads);
+        var theirsLoad = LoadProbe.Measure("ort", onnxFile, threads);
+        Row($"{label} load ms (↓)", oursLoad.Milliseconds, theirsLoad.Milliseconds, null, null, lowerIsBetter: true);
+        Row($"{label} peak working set MB (↓)", oursLoad.PeakMegabytes, theirsLoad.PeakMegabytes, null, null, lowerIsBetter: true);
+        var safetensors = new FileInfo(Path.Combine(directory, "model.safetensors")).Length / 1e6;
+        Console.WriteLine($"|   (model.safetensors is {safetensors:F1} MB; ours holds {oursLoad.PeakMegabytes / safetensors:F2}× it, ONNX Runtime {theirsLoad.PeakMegabytes / safetensors:F2}×)");
     }
 
     internal static double Flops(BertConfig c, int batch, int length) =>

@@ -2,13 +2,14 @@ using System.Globalization;
 using BenchmarkDotNet.Running;
 using Bge.Benchmarks;
 
-// compare [--threads N] [--seconds S]: the quick side-by-side table; load-probe: used by compare;
+// compare [--threads N] [--seconds S] [--bert-base]: the side-by-side table (--bert-base adds the random
+// BERT-base-shaped model, about two more minutes); load-probe: used by compare;
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
 {
     var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
     var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.4;
-    return Compare.Run(threads, seconds);
+    return Compare.Run(threads, seconds, args.Contains("--bert-base"));
 }
 
 if (args.Length == 4 && args[0] == "load-probe")

@@ -7,10 +7,12 @@ namespace Bge.Core.Kernels;
 /// C[M × N] = A[M × K] · W + bias, W packed in panels (<see cref="PackedWeight"/>): the product every Linear layer
 /// needs (<c>y = x·Wᵀ + b</c> in PyTorch's terms).
 /// <para>
-/// Blocking, from the outside in: threads take tiles of 36 rows × all panels (the panels are split too only when
-/// there are too few row tiles for the threads); a tile walks K in chunks of 256, packing its rows of A for the
-/// chunk into 6-row strips ([k × 6], 36 KB in all, so the kernel's broadcasts read one stream); for each panel
-/// the chunk of W (256 × 16 floats, 16 KB) stays in L1 while every strip passes over it. The
+/// Blocking, from the outside in: threads take tiles of up to 144 rows × all panels (as few row tiles as
+/// possible, since each streams all of W once; the panels are split too only when there are too few row tiles
+/// for the threads); a tile walks its panels in groups of 16 (256 columns, so its block of C stays in L2), and
+/// within a group walks K in chunks of 256, packing its rows of A for the chunk into 6-row strips ([k × 6], so
+/// the kernel's broadcasts read one stream); for each panel the chunk of W (256 × 16 floats, 16 KB) stays in L1
+/// while every strip passes over it. The
 /// micro-kernel holds a 6 × 16 block of C in twelve Vector256 registers and does twelve FMAs per two loads of W.
 /// Edges (fewer than 6 rows or 16 columns) run the same kernel on a zero-padded scratch block. Without SIMD a
 /// scalar kernel does the same walk. The split depends only on the shapes, so results do not depend on the
@@ -31,8 +33,13 @@ public static class Gemm
 
     private const int Width = PackedWeight.PanelWidth;
     private const int Strip = 6;
-    private const int TileRows = 6 * Strip;
+    private const int MaxTileRows = 12 * Strip;
     private const int DepthChunk = 256;
+    private const int PackedFloats = 64 * 1024;
+
+    // How far ahead of its reads in W the kernel asks for the next lines: when W comes from memory (a few rows,
+    // every panel read once) the hardware prefetcher alone leaves the kernel waiting.
+    private const int PrefetchAhead = 512;
 
     [ThreadStatic]
     private static float[]? _packedA;
@@ -75,7 +82,7 @@ public static class Gemm
     internal static unsafe void Multiply(float* a, int lda, int m, int k, float* panels, float* bias, int n, float* c, int ldc, int parallelism, bool simd, Epilogue epilogue = Epilogue.None)
     {
         var panelCount = (n + Width - 1) / Width;
-        var rowTiles = (m + TileRows - 1) / TileRows;
+        var (rowTiles, tileRows) = RowTiles(m, parallelism);
         // A tile packs its rows of A once and walks every panel; only when there are too few row tiles to keep
         // the threads busy are the panels split too, each part packing the same rows again.
         var panelTiles = parallelism <= 1 ? 1 : Math.Min(panelCount, Math.Max(1, ((2 * parallelism) + rowTiles - 1) / rowTiles));
@@ -85,9 +92,9 @@ public static class Gemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Run(int t)
         {
-            var r0 = t / panelTiles * TileRows;
+            var r0 = t / panelTiles * tileRows;
             var p0 = t % panelTiles * panelsPerTile;
-            var (r1, p1) = (Math.Min(m, r0 + TileRows), Math.Min(panelCount, p0 + panelsPerTile));
+            var (r1, p1) = (Math.Min(m, r0 + tileRows), Math.Min(panelCount, p0 + panelsPerTile));
             Tile((float*)ap, lda, k, n, (float*)wp, (float*)bp, (float*)cp, ldc, r0, r1, p0, p1, simd);
             if (epilogue == Epilogue.Gelu)
             {
@@ -112,17 +119,34 @@ public static class Gemm
         }
     }
 
+    // As few row tiles as fit MaxTileRows (each tile streams all of W once, so fewer tiles read W fewer times),
+    // their count a multiple of the threads when there are enough rows, their size a multiple of the strip.
+    private static (int Count, int Rows) RowTiles(int m, int parallelism)
+    {
+        var count = Math.Max(1, (m + MaxTileRows - 1) / MaxTileRows);
+        if (parallelism > 1 && count >= parallelism)
+        {
+            count = (count + parallelism - 1) / parallelism * parallelism;
+        }
+
+        var rows = ((m + count - 1) / count + Strip - 1) / Strip * Strip;
+        return ((m + rows - 1) / rows, rows);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile(float* a, int lda, int k, int n, float* w, float* bias, float* c, int ldc, int r0, int r1, int p0, int p1, bool simd)
     {
         var strips = (r1 - r0 + Strip - 1) / Strip;
-        var packed = _packedA ??= new float[TileRows * DepthChunk];
+        var packed = _packedA ??= new float[PackedFloats];
         var edge = stackalloc float[Strip * Width];
+        // A few rows (a short text) take K whole: each panel of W is then read once, front to back, which is what
+        // the hardware prefetcher streams fastest from memory, where those weights are when batches are small.
+        var chunk = strips <= 3 && strips * Strip * k <= PackedFloats ? k : DepthChunk;
         fixed (float* pack = packed)
         {
-            for (var k0 = 0; k0 < k; k0 += DepthChunk)
+            for (var k0 = 0; k0 < k; k0 += chunk)
             {
-                var depth = Math.Min(DepthChunk, k - k0);
+                var depth = Math.Min(chunk, k - k0);
                 PackA(a, lda, r0, r1, k0, depth, pack);
                 for (var p = p0; p < p1; p++)
                 {
@@ -214,6 +238,12 @@ public static class Gemm
         Vector256<float> c50 = Vector256.Load(init + (5 * ldi)), c51 = Vector256.Load(init + (5 * ldi) + 8);
         for (var i = 0; i < depth; i++, a += Strip, w += Width)
         {
+            if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            {
+                // A hint only: it never faults, also when it points past the end of the panels.
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(w + PrefetchAhead);
+            }
+
             var w0 = Vector256.Load(w);
             var w1 = Vector256.Load(w + 8);
             var x = Vector256.Create(a[0]);

@@ -1,4 +1,5 @@
 using Bge.Core;
+using Bge.Core.Model;
 using Bge.Core.Pooling;
 using Bge.Reference;
 using Bge.Tokenizer;
@@ -81,6 +82,48 @@ public sealed class OnnxRuntimeParityTests
         TestContext.Out.WriteLine($"{model}: last_hidden_state max abs difference {worst:E2}, worst pooled cosine {worstCosine:F8}");
         Assert.That(worst, Is.LessThanOrEqualTo(1e-4));
         Assert.That(worstCosine, Is.GreaterThanOrEqualTo(0.99999));
+    }
+
+    /// <summary>
+    /// The benchmark's BERT-base comparison runs ONNX Runtime on a graph written by <see cref="OnnxBertExport"/>;
+    /// this checks, on a small random model, that the graph computes the same last_hidden_state as our encoder.
+    /// </summary>
+    [Test]
+    public void ExportedGraphOfARandomModelRunsTheSameModelInOnnxRuntime()
+    {
+        var config = TinyBert.Config(layers: 3, hidden: 64, heads: 4, intermediate: 128, vocab: 120);
+        var tensors = TinyBert.Tensors(config, seed: 11);
+        var dir = Path.Combine(Path.GetTempPath(), "bge-export-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            TinyBert.Write(dir, config, tensors);
+            using var weights = BertWeights.Open(config, [Path.Combine(dir, "model.safetensors")]);
+            var model = BertModel.Load(weights);
+            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
+            using var session = new InferenceSession(OnnxBertExport.Build(config, tensors), options);
+            var random = new Random(5);
+            var batch = TokenBatch.FromIds([.. new[] { 9, 1, 30, 17 }.Select(n => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToArray())]);
+            var padded = batch.ToPadded(Padding.Longest, 0);
+            var reference = RunOnnx(session, padded);
+            var ours = model.Forward(batch, 1).ToPadded(out var length);
+            Assert.That(length, Is.EqualTo(padded.SequenceLength));
+            double worst = 0;
+            for (var b = 0; b < batch.Count; b++)
+            {
+                for (var i = 0; i < batch.LengthOf(b) * config.HiddenSize; i++)
+                {
+                    var at = (b * length * config.HiddenSize) + i;
+                    worst = Math.Max(worst, Math.Abs(ours[at] - reference[at]));
+                }
+            }
+
+            TestContext.Out.WriteLine($"exported random model: last_hidden_state max abs difference {worst:E2}");
+            Assert.That(worst, Is.LessThanOrEqualTo(1e-4));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static float[] MaskedMean(ReadOnlySpan<float> rows, int length, int h)

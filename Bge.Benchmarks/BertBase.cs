@@ -1,0 +1,65 @@
+using Bge.Reference;
+using Bge.Weights;
+
+namespace Bge.Benchmarks;
+
+/// <summary>
+/// A BERT-base-shaped model (12 layers, hidden 768, 12 heads, intermediate 3072, vocab 30522) with random weights,
+/// written once as a model directory for us and as an ONNX graph of the very same tensors for ONNX Runtime.
+/// Both are cached under the temp folder (about 0.9 GB) and rebuilt when missing.
+/// </summary>
+internal static class BertBase
+{
+    public static BertConfig Config { get; } = new(30522, 768, 12, 12, 3072, 512, 2, 1e-12, "gelu");
+
+    public static string Folder => Path.Combine(Path.GetTempPath(), "bge-bench-bert-base");
+
+    public static string Directory => Path.Combine(Folder, "model");
+
+    public static string OnnxFile => Path.Combine(Folder, "model.onnx");
+
+    public static void EnsureWritten()
+    {
+        var stamp = Path.Combine(Folder, ".complete");
+        if (File.Exists(stamp))
+        {
+            return;
+        }
+
+        Console.WriteLine($"Writing the random BERT-base model and its ONNX graph to {Folder} (once) ...");
+        System.IO.Directory.CreateDirectory(Folder);
+        var tensors = RandomTensors(seed: 768);
+        var vocabulary = Bge.Tokenizer.Vocabulary.Load(Path.Combine(BenchModels.Directory(BenchModels.Recipes.Default), "vocab.txt"));
+        var card = new ModelCard(PoolingMode.Cls, null, "Random weights in the shape of bert-base-uncased, for benchmarks only.\n");
+        ModelDirectoryWriter.Write(Directory, Config, tensors, [.. Enumerable.Range(0, vocabulary.Count).Select(i => vocabulary[i])], card);
+        File.WriteAllBytes(OnnxFile, OnnxBertExport.Build(Config, tensors));
+        File.WriteAllText(stamp, "");
+    }
+
+    /// <summary>BERT's initialisation: weights ~ N(0, 0.02²) (Box–Muller), biases 0, LayerNorm γ = 1 and β = 0.</summary>
+    private static Dictionary<string, (long[] Shape, float[] Values)> RandomTensors(int seed)
+    {
+        var random = new Random(seed);
+        var tensors = new Dictionary<string, (long[], float[])>();
+        foreach (var (name, shape) in BertTensorNames.Expected(Config))
+        {
+            var values = new float[shape.Aggregate(1L, (a, d) => a * d)];
+            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal))
+            {
+                Array.Fill(values, 1f);
+            }
+            else if (!name.EndsWith(".bias", StringComparison.Ordinal))
+            {
+                for (var i = 0; i < values.Length; i++)
+                {
+                    var u = 1.0 - random.NextDouble();
+                    values[i] = (float)(0.02 * Math.Sqrt(-2.0 * Math.Log(u)) * Math.Cos(2.0 * Math.PI * random.NextDouble()));
+                }
+            }
+
+            tensors[name] = (shape, values);
+        }
+
+        return tensors;
+    }
+}
