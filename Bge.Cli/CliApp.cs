@@ -15,6 +15,8 @@ internal static class CliApp
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(SearchCommand.Create());
         return root;
     }
 
@@ -24,7 +26,7 @@ internal static class CliApp
         {
             return Root().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ModelFormatException or ModelProvisioningException or VocabularyException
+        catch (Exception e) when (e is ModelFormatException or Bge.Core.Search.IndexFormatException or ModelProvisioningException or VocabularyException
             or InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"bge: {e.Message}");

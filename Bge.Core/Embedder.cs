@@ -17,10 +17,18 @@ public sealed class Embedder
     private readonly Action<string> _warn;
 
     /// <summary>Builds an embedder from its parts.</summary>
-    public Embedder(BertModel model, BertTokenizer tokenizer, PoolingMode trainedPooling, string? queryInstruction, EmbedderOptions? options = null)
+    /// <param name="model">The encoder.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="trainedPooling">The pooling the model was trained with.</param>
+    /// <param name="queryInstruction">The retrieval instruction for queries, or null.</param>
+    /// <param name="options">Threads and warnings.</param>
+    /// <param name="name">The model's name (what indexes record as the model that made them).</param>
+    public Embedder(BertModel model, BertTokenizer tokenizer, PoolingMode trainedPooling, string? queryInstruction, EmbedderOptions? options = null, string name = "unnamed")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Name = name;
         Model = model;
         Tokenizer = tokenizer;
         TrainedPooling = trainedPooling;
@@ -29,6 +37,9 @@ public sealed class Embedder
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.DegreeOfParallelism, 1, nameof(options));
         _warn = Options.Warning ?? (message => Trace.TraceWarning(message));
     }
+
+    /// <summary>The model's name: its directory's name when loaded from one.</summary>
+    public string Name { get; }
 
     /// <summary>The encoder.</summary>
     public BertModel Model { get; }
@@ -66,7 +77,8 @@ public sealed class Embedder
             throw new ModelFormatException(modelDirectory, $"the vocabulary has {tokenizer.Vocabulary.Count} tokens but the model's embedding table only {model.Config.VocabSize}");
         }
 
-        return new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options);
+        var name = Path.GetFileName(Path.GetFullPath(modelDirectory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        return new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options, name);
     }
 
     /// <summary>Embeds one text.</summary>
@@ -77,8 +89,13 @@ public sealed class Embedder
     }
 
     /// <summary>Embeds texts; row <c>i</c> of the result is the embedding of <c>texts[i]</c>.</summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="options">Pooling, normalization, truncation and batch size.</param>
+    /// <param name="progress">Told after each batch how many texts are done.</param>
+    /// <param name="cancellationToken">Checked before each batch; a cancelled call leaves the embedder as it was.</param>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public EmbeddingMatrix Encode(IReadOnlyList<string> texts, EncodeOptions? options = null)
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public EmbeddingMatrix Encode(IReadOnlyList<string> texts, EncodeOptions? options = null, IProgress<EncodeProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
         options ??= new EncodeOptions();
@@ -96,6 +113,7 @@ public sealed class Embedder
         var result = new float[texts.Count * Dimension];
         for (var first = 0; first < order.Length; first += options.BatchSize)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var members = order.AsSpan(first, Math.Min(options.BatchSize, order.Length - first)).ToArray();
             var states = Model.Forward(new TokenBatch(members.Select(i => encodings[i]).ToList()), Options.DegreeOfParallelism);
             for (var b = 0; b < members.Length; b++)
@@ -107,20 +125,25 @@ public sealed class Embedder
                     L2Normalize.InPlace(row);
                 }
             }
+
+            progress?.Report(new EncodeProgress(first + members.Length, texts.Count));
         }
 
         return new EmbeddingMatrix(result, texts.Count, Dimension);
     }
 
     /// <summary>Embeds retrieval queries: the model's query instruction (if any) is prepended to each.</summary>
-    public EmbeddingMatrix EncodeQueries(IReadOnlyList<string> queries, EncodeOptions? options = null)
+    /// <inheritdoc cref="Encode(IReadOnlyList{string}, EncodeOptions?, IProgress{EncodeProgress}?, CancellationToken)"/>
+    public EmbeddingMatrix EncodeQueries(IReadOnlyList<string> queries, EncodeOptions? options = null, IProgress<EncodeProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        return Encode(QueryInstruction is null ? queries : queries.Select(q => QueryInstruction + q).ToList(), options);
+        return Encode(QueryInstruction is null ? queries : queries.Select(q => QueryInstruction + q).ToList(), options, progress, cancellationToken);
     }
 
     /// <summary>Embeds documents to be retrieved (no instruction).</summary>
-    public EmbeddingMatrix EncodeCorpus(IReadOnlyList<string> passages, EncodeOptions? options = null) => Encode(passages, options);
+    /// <inheritdoc cref="Encode(IReadOnlyList{string}, EncodeOptions?, IProgress{EncodeProgress}?, CancellationToken)"/>
+    public EmbeddingMatrix EncodeCorpus(IReadOnlyList<string> passages, EncodeOptions? options = null, IProgress<EncodeProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Encode(passages, options, progress, cancellationToken);
 
     /// <summary>The score matrix <c>a · bᵀ</c>: cosine similarities when both are normalized.</summary>
     /// <exception cref="ArgumentException">The matrices' dimensions differ.</exception>

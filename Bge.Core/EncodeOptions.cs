@@ -27,3 +27,8 @@ public sealed record EmbedderOptions
     /// <summary>Receives warnings, such as a pooling other than the model's trained one (default: <see cref="System.Diagnostics.Trace"/>).</summary>
     public Action<string>? Warning { get; init; }
 }
+
+/// <summary>How far an encode call has come.</summary>
+/// <param name="Done">Texts embedded so far.</param>
+/// <param name="Total">Texts in the call.</param>
+public sealed record EncodeProgress(int Done, int Total);

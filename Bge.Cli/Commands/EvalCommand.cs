@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Bge.Core;
+using Bge.Core.Evaluation;
+using Bge.Weights;
+
+namespace Bge.Cli.Commands;
+
+/// <summary><c>bge eval stsb|retrieval</c>: the STS-B correlation and paraphrase retrieval, per model × pooling.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("eval", "Measure models on STS-B: similarity correlation and paraphrase retrieval.");
+        command.Subcommands.Add(Stsb());
+        command.Subcommands.Add(Retrieval());
+        return command;
+    }
+
+    private static Command Stsb()
+    {
+        var (models, pooling, json) = (Models(), Pooling(), Json());
+        var data = new Option<string?>("--data") { Description = "The STS-B test file (default: shared/data/stsb/sts-test.csv found above the repository, or under BGE_SHARED)." };
+        var command = new Command("stsb", "Cosine-similarity Spearman correlation × 100 on the STS Benchmark test set.") { models, pooling, data, json };
+        command.SetAction(parse =>
+        {
+            var pairs = StsBenchmark.Load(parse.GetValue(data) ?? SharedData.Find("sts-test.csv"));
+            var results = new List<(string Model, PoolingMode Pooling, double Value)>();
+            foreach (var (name, embedder) in Load(parse.GetValue(models)))
+            {
+                foreach (var mode in Poolings(parse.GetValue(pooling)!))
+                {
+                    var result = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}")).Sts(pairs, mode);
+                    results.Add((name, mode, result.Spearman * 100));
+                    if (parse.GetValue(json))
+                    {
+                        Line("stsb", name, mode, false, "spearman", result.Spearman * 100);
+                    }
+                }
+            }
+
+            if (!parse.GetValue(json))
+            {
+                Console.WriteLine($"STS-B test, {pairs.Count} pairs: Spearman correlation of cosine similarity with the gold score, × 100");
+                Console.WriteLine($"| {"model",-28} | {"pooling",-7} | {"Spearman",8} |");
+                Console.WriteLine($"|{new string('-', 30)}|{new string('-', 9)}|{new string('-', 10)}|");
+                foreach (var (model, mode, value) in results)
+                {
+                    Console.WriteLine($"| {model,-28} | {Lower(mode),-7} | {value.ToString("F2", CultureInfo.InvariantCulture),8} |");
+                }
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Retrieval()
+    {
+        var (models, pooling, json) = (Models(), Pooling(), Json());
+        var instruction = new Option<bool>("--query-instruction") { Description = "Prepend the model's query instruction to the queries (documents never get one)." };
+        var data = new Option<string?>("--data") { Description = "The STS-B test file whose sentences are the corpus (default: found as for eval stsb)." };
+        var queries = new Option<string?>("--queries") { Description = "The queries, JSON lines {\"query\", \"relevant\"} (default: paraphrase-retrieval.jsonl beside the STS-B file)." };
+        var command = new Command("retrieval", "Recall@1, Recall@10 and MRR@10 × 100 of paraphrase retrieval over the STS-B sentences.") { models, pooling, instruction, data, queries, json };
+        command.SetAction(parse =>
+        {
+            var stsb = parse.GetValue(data) ?? SharedData.Find("sts-test.csv");
+            var queriesPath = parse.GetValue(queries) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(stsb))!, "paraphrase-retrieval.jsonl");
+            var task = RetrievalTask.Load(queriesPath, StsBenchmark.UniqueSentences(StsBenchmark.Load(stsb)));
+            var withInstruction = parse.GetValue(instruction);
+            var rows = new List<(string Model, PoolingMode Pooling, RetrievalResult Result)>();
+            foreach (var (name, embedder) in Load(parse.GetValue(models)))
+            {
+                foreach (var mode in Poolings(parse.GetValue(pooling)!))
+                {
+                    var result = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}")).Retrieval(task, mode, withInstruction);
+                    rows.Add((name, mode, result));
+                    if (parse.GetValue(json))
+                    {
+                        var on = withInstruction && embedder.QueryInstruction is not null;
+                        Line("retrieval", name, mode, on, "recall@1", result.RecallAt1 * 100);
+                        Line("retrieval", name, mode, on, "recall@10", result.RecallAt10 * 100);
+                        Line("retrieval", name, mode, on, "mrr@10", result.MrrAt10 * 100);
+                    }
+                }
+            }
+
+            if (!parse.GetValue(json))
+            {
+                var c = CultureInfo.InvariantCulture;
+                Console.WriteLine($"Paraphrase retrieval, {task.Queries.Count} queries over {task.Corpus.Count} STS-B sentences, queries {(withInstruction ? "with" : "without")} the model's instruction; × 100");
+                Console.WriteLine($"| {"model",-28} | {"pooling",-7} | {"R@1",6} | {"R@10",6} | {"MRR@10",6} |");
+                Console.WriteLine($"|{new string('-', 30)}|{new string('-', 9)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|");
+                foreach (var (model, mode, r) in rows)
+                {
+                    Console.WriteLine($"| {model,-28} | {Lower(mode),-7} | {(r.RecallAt1 * 100).ToString("F2", c),6} | {(r.RecallAt10 * 100).ToString("F2", c),6} | {(r.MrrAt10 * 100).ToString("F2", c),6} |");
+                }
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Option<string[]> Models() => new("--model", "-m")
+    {
+        Description = "A model directory or a provisioned model's name; repeat for several (default: every provisioned model).",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static Option<string> Pooling()
+    {
+        var option = new Option<string>("--pooling") { Description = "cls, mean or both.", DefaultValueFactory = _ => "both" };
+        option.AcceptOnlyFromAmong("cls", "mean", "both");
+        return option;
+    }
+
+    private static Option<bool> Json() => new("--json") { Description = "Print one JSON object per result instead of a table." };
+
+    private static IEnumerable<(string Name, Embedder Embedder)> Load(string[]? models)
+    {
+        var resolver = ModelResolver.Create();
+        var names = models is { Length: > 0 } ? models : resolver.Recipes.Models.Select(m => m.Name).ToArray();
+        foreach (var model in names)
+        {
+            // Pooling is chosen per run here, so the warning about a pooling other than the trained one is expected.
+            var embedder = Embedder.Load(resolver.Resolve(model), new EmbedderOptions { Warning = _ => { } });
+            yield return (embedder.Name, embedder);
+        }
+    }
+
+    private static IEnumerable<PoolingMode> Poolings(string value) => value switch
+    {
+        "cls" => [PoolingMode.Cls],
+        "mean" => [PoolingMode.Mean],
+        _ => [PoolingMode.Cls, PoolingMode.Mean],
+    };
+
+    private static string Lower(PoolingMode mode) => mode.ToString().ToLowerInvariant();
+
+    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value) =>
+        Console.WriteLine(new JsonObject
+        {
+            ["task"] = task,
+            ["model"] = model,
+            ["pooling"] = Lower(pooling),
+            ["instruction"] = instruction,
+            ["metric"] = metric,
+            ["value"] = Math.Round(value, 4),
+        }.ToJsonString());
+}
