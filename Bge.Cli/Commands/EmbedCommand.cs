@@ -46,7 +46,8 @@ internal static class EmbedCommand
                 return 1;
             }
 
-            var embeddings = parse.GetValue(query) ? embedder.EncodeQueries(inputs, options) : embedder.EncodeCorpus(inputs, options);
+            var progress = inputs.Count > options.BatchSize ? ConsoleProgress.ForTerminal("embedding") : null;
+            var embeddings = parse.GetValue(query) ? embedder.EncodeQueries(inputs, options, progress) : embedder.EncodeCorpus(inputs, options, progress);
             if (parse.GetValue(output) is { } outputPath || parse.GetValue(input) is not null)
             {
                 using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
