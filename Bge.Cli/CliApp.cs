@@ -26,7 +26,7 @@ internal static class CliApp
         {
             return Root().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ModelFormatException or Bge.Core.Search.IndexFormatException or ModelProvisioningException or VocabularyException
+        catch (Exception e) when (e is ModelFormatException or Bge.Core.Search.IndexFormatException or Bge.Weights.Hub.HubException or ModelProvisioningException or VocabularyException
             or InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"bge: {e.Message}");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using Bge.Weights;
+using Bge.Weights.Hub;
 using Bge.Weights.Provisioning;
 
 namespace Bge.Cli;
@@ -47,6 +48,14 @@ internal sealed class ModelResolver
         }
 
         var name = model ?? Recipes.Default;
+        if (Recipes.Find(name) is null && name.Contains('/', StringComparison.Ordinal) && !name.StartsWith('.') && !Path.IsPathRooted(name))
+        {
+            // A Hub id: the snapshot `bge model pull` (or any Hugging Face tool) put in the Hub cache.
+            var (repo, revision) = name.Split('@') is [var r, var v] ? (r, v) : (name, "main");
+            return new HubCache(HubSettings.FromEnvironment().CacheDirectory).FindSnapshot(repo, revision)
+                ?? throw new HubException(HubFailure.NotFound, $"{name} is not in the Hub cache; download it with: bge model pull {repo}" + (revision == "main" ? "" : $" --revision {revision}"));
+        }
+
         var recipe = Recipes.Find(name)
             ?? throw new ModelProvisioningException($"'{name}' is neither a model directory nor a known model ({string.Join(", ", Recipes.Models.Select(m => m.Name))})");
         return Provision(recipe);

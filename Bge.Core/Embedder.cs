@@ -38,7 +38,7 @@ public sealed class Embedder
         _warn = Options.Warning ?? (message => Trace.TraceWarning(message));
     }
 
-    /// <summary>The model's name: its directory's name when loaded from one.</summary>
+    /// <summary>The model's name: its Hub id for a Hub-cache snapshot, else its directory's name, when loaded from one.</summary>
     public string Name { get; }
 
     /// <summary>The encoder.</summary>
@@ -77,8 +77,7 @@ public sealed class Embedder
             throw new ModelFormatException(modelDirectory, $"the vocabulary has {tokenizer.Vocabulary.Count} tokens but the model's embedding table only {model.Config.VocabSize}");
         }
 
-        var name = Path.GetFileName(Path.GetFullPath(modelDirectory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
-        return new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options, name);
+        return new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options, directory.Name);
     }
 
     /// <summary>Embeds one text.</summary>

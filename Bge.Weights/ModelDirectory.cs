@@ -44,8 +44,15 @@ public sealed class ModelDirectory
     /// <summary>Whether the pooling came from the directory's files rather than the default.</summary>
     public bool PoolingDeclared { get; private init; }
 
-    /// <summary>The instruction prepended to retrieval queries (config_sentence_transformers.json's prompts.query), or null.</summary>
+    /// <summary>
+    /// The instruction prepended to retrieval queries: config_sentence_transformers.json's prompts.query, else, for a
+    /// known BGE model in the Hub cache, the one FlagEmbedding uses for it (see <see cref="Hub.KnownModels"/>), else null.
+    /// </summary>
     public string? QueryInstruction { get; private init; }
+
+    /// <summary>The model's name: its Hub id when the directory is a snapshot in the Hub cache, else the directory's name.</summary>
+    public string Name => Hub.HubCache.RepoIdOf(Path)
+        ?? System.IO.Path.GetFileName(System.IO.Path.GetFullPath(Path).TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
 
     /// <summary>Opens and checks a model directory (the weights themselves are opened by <see cref="OpenWeights"/>).</summary>
     /// <exception cref="ModelFormatException">A required file is missing or malformed.</exception>
@@ -76,7 +83,7 @@ public sealed class ModelDirectory
             ModelMaxLength = maxLength,
             Pooling = pooling,
             PoolingDeclared = declared,
-            QueryInstruction = ReadQueryInstruction(path),
+            QueryInstruction = ReadQueryInstruction(path) ?? (Hub.HubCache.RepoIdOf(path) is { } repo ? Hub.KnownModels.Find(repo)?.QueryInstruction : null),
         };
     }
 

@@ -59,7 +59,7 @@ internal static class EmbedCommand
                 return 0;
             }
 
-            Print(Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/')), embedder, options, inputs, embeddings);
+            Print(embedder.Name, embedder, options, inputs, embeddings);
             return 0;
         });
         return command;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Bge.Weights;
+using Bge.Weights.Hub;
 using Bge.Weights.Onnx;
 using Bge.Weights.Provisioning;
 
@@ -13,16 +14,51 @@ internal static class ModelCommand
         var command = new Command("model", "List, provision and import models.");
         command.Subcommands.Add(List());
         command.Subcommands.Add(ImportOnnx());
+        command.Subcommands.Add(Pull());
         return command;
+    }
+
+    private static Command Pull()
+    {
+        var repo = new Argument<string>("model") { Description = "A Hub model id, e.g. BAAI/bge-base-en-v1.5." };
+        var revision = new Option<string>("--revision") { Description = "Branch, tag or commit.", DefaultValueFactory = _ => "main" };
+        var command = new Command("pull", "Download a model from the Hugging Face Hub into the Hub cache (HF_ENDPOINT, HF_TOKEN, HF_HOME honoured).") { repo, revision };
+        command.SetAction((parse, cancellationToken) => PullAsync(parse.GetValue(repo)!, parse.GetValue(revision)!, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> PullAsync(string repo, string revision, CancellationToken cancellationToken)
+    {
+        using var client = new HubClient(HubSettings.FromEnvironment());
+        var snapshot = await client.PullAsync(repo, revision, DownloadProgress.ForTerminal(), cancellationToken);
+        var model = ModelDirectory.Open(snapshot);
+        Console.WriteLine($"{repo}: {model.Config.NumHiddenLayers} layers, hidden {model.Config.HiddenSize}, {model.Pooling.ToString().ToLowerInvariant()} pooling");
+        Console.WriteLine(snapshot);
+        return 0;
     }
 
     private static Command List()
     {
         var list = new Command("list", "List the known models: name, layers, hidden size, pooling, file size (provisioning any missing one).");
         var noProvision = new Option<bool>("--no-provision") { Description = "Only list, without provisioning missing models." };
+        var known = new Option<bool>("--known") { Description = "List the Hub models that can be pulled (bge model pull), and whether each is in the Hub cache." };
         list.Options.Add(noProvision);
+        list.Options.Add(known);
         list.SetAction(parse =>
         {
+            if (parse.GetValue(known))
+            {
+                var cache = new HubCache(HubSettings.FromEnvironment().CacheDirectory);
+                Console.WriteLine($"{"model",-24} {"dim",5} {"layers",6} {"pooling",7}  {"cached",-6}  query instruction");
+                foreach (var m in KnownModels.All)
+                {
+                    var cached = cache.FindSnapshot(m.RepoId) is null ? "no" : "yes";
+                    Console.WriteLine($"{m.RepoId,-24} {m.Dimension,5} {m.Layers,6} {m.Pooling.ToString().ToLowerInvariant(),7}  {cached,-6}  \"{m.QueryInstruction}\"");
+                }
+
+                return 0;
+            }
+
             var resolver = ModelResolver.Create();
             Console.WriteLine($"{"name",-28} {"layers",6} {"hidden",6} {"pooling",7} {"size",10}  path");
             foreach (var recipe in resolver.Recipes.Models)
@@ -44,7 +80,7 @@ internal static class ModelCommand
     private static void Print(string name, string directory)
     {
         var model = ModelDirectory.Open(directory);
-        var size = model.WeightFiles.Sum(f => new FileInfo(f).Length);
+        var size = model.WeightFiles.Sum(f => (new FileInfo(f).ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? new FileInfo(f)).Length);
         Console.WriteLine($"{name,-28} {model.Config.NumHiddenLayers,6} {model.Config.HiddenSize,6} {model.Pooling.ToString().ToLowerInvariant(),7} {size / 1e6,7:F1} MB  {directory}");
     }
 

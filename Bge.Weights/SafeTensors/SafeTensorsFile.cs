@@ -52,7 +52,13 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var length = new FileInfo(path).Length;
+        // The length of what the path opens, not of the path itself: Hub-cache snapshots are symbolic links.
+        long length;
+        using (var probe = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            length = RandomAccess.GetLength(probe);
+        }
+
         if (length < 8)
         {
             throw new ModelFormatException(path, $"file is {length} bytes, too short for the 8-byte header length");
