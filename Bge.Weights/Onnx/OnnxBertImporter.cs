@@ -43,7 +43,7 @@ public static partial class OnnxBertImporter
             }
         }
 
-        foreach (var matMul in graph.Nodes.Where(n => n.OpType == "MatMul" && n.Inputs.Count == 2))
+        foreach (var matMul in graph.Nodes.Where(n => n.OpType == "MatMul" && n.Inputs.Count == 2 && n.Outputs.Count >= 1))
         {
             if (!graph.Initializers.TryGetValue(matMul.Inputs[1], out var weight) || weight.Dims.Count != 2)
             {
@@ -167,7 +167,7 @@ public static partial class OnnxBertImporter
                 return node.FloatAttributes.TryGetValue("epsilon", out var eps) ? Shortest(eps) : 1e-5;
             }
 
-            if (node.OpType == "Sqrt" && producers.TryGetValue(node.Inputs[0], out var add) && add.OpType == "Add"
+            if (node.OpType == "Sqrt" && node.Inputs.Count >= 1 && producers.TryGetValue(node.Inputs[0], out var add) && add.OpType == "Add"
                 && add.Inputs.Select(i => Scalar(constants, i)).FirstOrDefault(v => v is not null) is { } epsilon)
             {
                 return Shortest(epsilon);

@@ -37,7 +37,25 @@ public sealed class OnnxTensor
     public int DataType { get; }
 
     /// <summary>Number of elements the dimensions imply.</summary>
-    public long ElementCount => Dims.Aggregate(1L, (a, d) => checked(a * d));
+    /// <exception cref="ModelFormatException">A dimension is negative, or their product exceeds what an array can hold.</exception>
+    public long ElementCount
+    {
+        get
+        {
+            long count = 1;
+            foreach (var d in Dims)
+            {
+                if (d < 0 || (d > 0 && count > Array.MaxLength / d))
+                {
+                    throw new ModelFormatException(_file, $"shape [{string.Join(", ", Dims)}] is negative or larger than an array holds", Name);
+                }
+
+                count *= d;
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>The values of a float tensor.</summary>
     /// <exception cref="ModelFormatException">The tensor is not float or its data does not match its shape.</exception>
