@@ -3,13 +3,20 @@ using BenchmarkDotNet.Running;
 using Bge.Benchmarks;
 
 // compare [--threads N] [--seconds S] [--bert-base]: the side-by-side table (--bert-base adds the random
-// BERT-base-shaped model, about two more minutes); load-probe: used by compare;
+// BERT-base-shaped model, about two more minutes); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
 {
     var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
     var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.4;
     return Compare.Run(threads, seconds, args.Contains("--bert-base"));
+}
+
+if (args.Length > 0 && args[0] == "stream")
+{
+    var count = Option("--count") is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 100_000;
+    var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+    return StreamProbe.Run(count, threads);
 }
 
 if (args.Length == 4 && args[0] == "load-probe")

@@ -114,21 +114,79 @@ public sealed class Embedder
         {
             cancellationToken.ThrowIfCancellationRequested();
             var members = order.AsSpan(first, Math.Min(options.BatchSize, order.Length - first)).ToArray();
-            var states = Model.Forward(new TokenBatch(members.Select(i => encodings[i]).ToList()), Options.DegreeOfParallelism);
-            for (var b = 0; b < members.Length; b++)
+            var batch = new TokenBatch(members.Select(i => encodings[i]).ToList());
+            // Hidden states of a batch are large-object-heap sized: rented, so a long stream of calls leaves no garbage.
+            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(batch.TotalTokens * Dimension);
+            try
             {
-                var row = result.AsSpan(members[b] * Dimension, Dimension);
-                pooling.Pool(states, b, row);
-                if (options.Normalize)
+                var states = Model.Forward(batch, Options.DegreeOfParallelism, buffer);
+                for (var b = 0; b < members.Length; b++)
                 {
-                    L2Normalize.InPlace(row);
+                    var row = result.AsSpan(members[b] * Dimension, Dimension);
+                    pooling.Pool(states, b, row);
+                    if (options.Normalize)
+                    {
+                        L2Normalize.InPlace(row);
+                    }
                 }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
             }
 
             progress?.Report(new EncodeProgress(first + members.Length, texts.Count));
         }
 
         return new EmbeddingMatrix(result, texts.Count, Dimension);
+    }
+
+    /// <summary>
+    /// Embeds a stream of texts of any length, lazily: texts are read and embedded a chunk at a time (eight
+    /// batches), so memory stays flat however many there are. Yields one embedding per text, in input order.
+    /// </summary>
+    /// <param name="texts">The texts; enumerated once, as the results are consumed.</param>
+    /// <param name="options">Pooling, normalization, truncation and batch size.</param>
+    /// <param name="cancellationToken">Checked before each batch.</param>
+    public IEnumerable<float[]> EncodeStream(IEnumerable<string> texts, EncodeOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        options ??= new EncodeOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
+        return Stream();
+
+        IEnumerable<float[]> Stream()
+        {
+            var chunk = new List<string>(options.BatchSize * 8);
+            foreach (var text in texts)
+            {
+                chunk.Add(text);
+                if (chunk.Count == chunk.Capacity)
+                {
+                    foreach (var row in Flush(chunk))
+                    {
+                        yield return row;
+                    }
+                }
+            }
+
+            foreach (var row in Flush(chunk))
+            {
+                yield return row;
+            }
+        }
+
+        IEnumerable<float[]> Flush(List<string> chunk)
+        {
+            if (chunk.Count == 0)
+            {
+                return [];
+            }
+
+            var matrix = Encode(chunk, options, null, cancellationToken);
+            chunk.Clear();
+            return Enumerable.Range(0, matrix.Rows).Select(matrix.RowArray);
+        }
     }
 
     /// <summary>Embeds retrieval queries: the model's query instruction (if any) is prepended to each.</summary>

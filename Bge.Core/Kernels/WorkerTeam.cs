@@ -4,7 +4,8 @@ namespace Bge.Core.Kernels;
 /// Runs the iterations of one operation on the calling thread plus dedicated worker threads that spin for a short
 /// while after each operation before they sleep. A forward pass is a chain of short operations; waking a sleeping
 /// pool thread for each one costs, on a virtual machine, a good part of the operation itself. One operation runs
-/// at a time: a caller that finds the team busy (another thread's forward pass) uses the thread pool instead.
+/// at a time: a caller that finds the team busy (another thread's forward pass) runs its operation on its own
+/// thread: concurrent callers get no extra threads from the engine, which would only oversubscribe the cores.
 /// </summary>
 internal static class WorkerTeam
 {
@@ -48,7 +49,12 @@ internal static class WorkerTeam
 
         if (!Gate.TryEnter())
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, body);
+            // Another caller has the team: its threads are busy, so more threads would only oversubscribe the cores.
+            for (var i = 0; i < count; i++)
+            {
+                body(i);
+            }
+
             return;
         }
 

@@ -37,19 +37,23 @@ public sealed class BertModel
     /// <param name="parallelism">Threads to use at most.</param>
     /// <returns>The last hidden state, [total tokens × hidden], packed like the batch.</returns>
     /// <exception cref="ArgumentException">An id, token type or sequence length is outside what the model takes.</exception>
-    public HiddenStates Forward(TokenBatch batch, int parallelism = 1)
+    public HiddenStates Forward(TokenBatch batch, int parallelism = 1) => Forward(batch, parallelism, null);
+
+    // The same, into a caller's buffer (at least tokens × hidden long) when given: the embedder pools them.
+    internal HiddenStates Forward(TokenBatch batch, int parallelism, float[]? buffer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         _embeddings.Validate(batch);
         var h = Config.HiddenSize;
-        var hidden = new float[batch.TotalTokens * h];
-        _embeddings.Forward(batch, hidden);
+        var hidden = buffer ?? new float[batch.TotalTokens * h];
+        var rows = hidden.AsSpan(0, batch.TotalTokens * h);
+        _embeddings.Forward(batch, rows);
         var work = _workspaces.Rent(batch.TotalTokens);
         try
         {
             foreach (var layer in _layers)
             {
-                layer.Forward(hidden, batch.SequenceStarts, work, parallelism);
+                layer.Forward(rows, batch.SequenceStarts, work, parallelism);
             }
         }
         finally
