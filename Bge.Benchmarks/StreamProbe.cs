@@ -40,7 +40,9 @@ internal static class StreamProbe
             checksum += vector[0];
             if (++done % Math.Max(1, count / 10) == 0)
             {
-                Console.WriteLine($"  {done,9:N0} texts  {clock.Elapsed.TotalSeconds,7:F1} s  working set {WorkingSetMb(),7:F1} MB  (GC heap {GC.GetTotalMemory(false) / 1e6:F1} MB)");
+                // The heap as the GC left it, then what is still reachable after a full collection: a leak shows in the second.
+                var heap = GC.GetTotalMemory(false) / 1e6;
+                Console.WriteLine($"  {done,9:N0} texts  {clock.Elapsed.TotalSeconds,7:F1} s  working set {WorkingSetMb(),7:F1} MB  GC heap {heap,6:F1} MB, live {GC.GetTotalMemory(true) / 1e6,6:F1} MB");
             }
         }
 

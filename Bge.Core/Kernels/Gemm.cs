@@ -7,12 +7,12 @@ namespace Bge.Core.Kernels;
 /// C[M × N] = A[M × K] · W + bias, W packed in panels (<see cref="PackedWeight"/>): the product every Linear layer
 /// needs (<c>y = x·Wᵀ + b</c> in PyTorch's terms).
 /// <para>
-/// Blocking, from the outside in: threads take tiles of up to 144 rows × all panels (as few row tiles as
+/// Blocking, from the outside in: threads take tiles of up to 72 rows × all panels (as few row tiles as
 /// possible, since each streams all of W once; the panels are split too only when there are too few row tiles
-/// for the threads); a tile walks its panels in groups of 16 (256 columns, so its block of C stays in L2), and
-/// within a group walks K in chunks of 256, packing its rows of A for the chunk into 6-row strips ([k × 6], so
-/// the kernel's broadcasts read one stream); for each panel the chunk of W (256 × 16 floats, 16 KB) stays in L1
-/// while every strip passes over it. The
+/// for the threads); a tile walks K in chunks of 256 (a tile of at most 18 rows, a short text, takes K whole, so
+/// each panel streams from memory front to back), packing its rows of A for the chunk into 6-row strips
+/// ([k × 6], so the kernel's broadcasts read one stream); for each panel the chunk of W (256 × 16 floats, 16 KB)
+/// stays in L1 while every strip passes over it. The
 /// micro-kernel holds a 6 × 16 block of C in twelve Vector256 registers and does twelve FMAs per two loads of W.
 /// Edges (fewer than 6 rows or 16 columns) run the same kernel on a zero-padded scratch block. Without SIMD a
 /// scalar kernel does the same walk. The split depends only on the shapes, so results do not depend on the

@@ -285,7 +285,22 @@ public sealed class HubClient : IDisposable
             request.Headers.Range = new RangeHeaderValue(have, null);
         }
 
-        using var response = await SendAsync(_get, request, HttpCompletionOption.ResponseHeadersRead, repoId, cancellationToken);
+        HttpResponseMessage response;
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            // A server that never answers counts as a dropped connection, so the caller's loop retries, never hangs.
+            waiting.CancelAfter(ReadTimeout);
+            try
+            {
+                response = await SendAsync(_get, request, HttpCompletionOption.ResponseHeadersRead, repoId, waiting.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new IOException($"no answer for {ReadTimeout.TotalSeconds:F0} s");
+            }
+        }
+
+        using var _ = response;
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && head.Size == have)
         {
             return; // everything was already on disk
