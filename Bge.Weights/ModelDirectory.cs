@@ -50,8 +50,11 @@ public sealed class ModelDirectory
     /// </summary>
     public string? QueryInstruction { get; private init; }
 
+    /// <summary>The Hub id (<c>org/name</c>) when the directory is a snapshot in the Hub cache, else null.</summary>
+    public string? HubRepoId { get; private init; }
+
     /// <summary>The model's name: its Hub id when the directory is a snapshot in the Hub cache, else the directory's name.</summary>
-    public string Name => Hub.HubCache.RepoIdOf(Path)
+    public string Name => HubRepoId
         ?? System.IO.Path.GetFileName(System.IO.Path.GetFullPath(Path).TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
 
     /// <summary>Opens and checks a model directory (the weights themselves are opened by <see cref="OpenWeights"/>).</summary>
@@ -75,15 +78,17 @@ public sealed class ModelDirectory
             maxLength = (int)Math.Min(declaredMax, maxLength);
         }
 
+        var repoId = Hub.HubCache.RepoIdOf(path);
         return new ModelDirectory(path, config, FindWeights(path))
         {
+            HubRepoId = repoId,
             VocabPath = Existing(path, "vocab.txt"),
             TokenizerJsonPath = Existing(path, "tokenizer.json"),
             DoLowerCase = tokenizerConfig is not { } t || !t.TryGetProperty("do_lower_case", out var lower) || lower.ValueKind != JsonValueKind.False,
             ModelMaxLength = maxLength,
             Pooling = pooling,
             PoolingDeclared = declared,
-            QueryInstruction = ReadQueryInstruction(path) ?? (Hub.HubCache.RepoIdOf(path) is { } repo ? Hub.KnownModels.Find(repo)?.QueryInstruction : null),
+            QueryInstruction = ReadQueryInstruction(path) ?? (repoId is null ? null : Hub.KnownModels.Find(repoId)?.QueryInstruction),
         };
     }
 

@@ -50,7 +50,7 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
         ArgumentNullException.ThrowIfNull(task);
         var options = Options(pooling);
         var index = new EmbeddingIndex(_embedder.Name, _embedder.Dimension, pooling ?? _embedder.TrainedPooling);
-        index.Add(task.Corpus, _embedder.EncodeCorpus(task.Corpus, options, progress, cancellationToken));
+        index.Add(_embedder, task.Corpus, progress, cancellationToken);
         var queries = task.Queries.Select(q => q.Query).ToList();
         var vectors = queryInstruction ? _embedder.EncodeQueries(queries, options, progress, cancellationToken) : _embedder.Encode(queries, options, progress, cancellationToken);
         double hitsAt1 = 0, hitsAt10 = 0, reciprocal = 0;

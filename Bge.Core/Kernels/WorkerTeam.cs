@@ -36,20 +36,11 @@ internal static class WorkerTeam
         }
 
         var helpers = Math.Min(Math.Min(parallelism, count) - 1, Workers.Length);
-        // A body that itself parallelizes runs its inner loop inline: the team is already busy with the outer one.
-        if (helpers <= 0 || Gate.IsHeldByCurrentThread || _isWorker)
+        // Inline on the calling thread: when there is no one to help; when a body itself parallelizes (the team is
+        // already busy with the outer loop); and when another caller has the team, whose threads are then busy, so
+        // more threads would only oversubscribe the cores. Otherwise the caller now holds the team.
+        if (helpers <= 0 || Gate.IsHeldByCurrentThread || _isWorker || !Gate.TryEnter())
         {
-            for (var i = 0; i < count; i++)
-            {
-                body(i);
-            }
-
-            return;
-        }
-
-        if (!Gate.TryEnter())
-        {
-            // Another caller has the team: its threads are busy, so more threads would only oversubscribe the cores.
             for (var i = 0; i < count; i++)
             {
                 body(i);

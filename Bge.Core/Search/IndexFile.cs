@@ -39,8 +39,11 @@ internal static class IndexFile
     public static void Write(string path, EmbeddingIndex index)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var full = Path.GetFullPath(path);
-        var temporary = full + ".partial-" + Environment.ProcessId;
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("index files are little-endian");
+        }
+
         var header = Encoding.UTF8.GetBytes(new JsonObject
         {
             ["model"] = index.Model,
@@ -48,48 +51,34 @@ internal static class IndexFile
             ["pooling"] = index.Pooling.ToString().ToLowerInvariant(),
             ["count"] = index.Count,
         }.ToJsonString());
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            Span<byte> word = stackalloc byte[4];
+            stream.Write(Magic);
+            BinaryPrimitives.WriteUInt32LittleEndian(word, Version);
+            stream.Write(word);
+            BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)header.Length);
+            stream.Write(word);
+            stream.Write(header);
+            stream.Write(SHA256.HashData(header));
+            using var payload = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            void Emit(ReadOnlySpan<byte> bytes)
             {
-                Span<byte> word = stackalloc byte[4];
-                stream.Write(Magic);
-                BinaryPrimitives.WriteUInt32LittleEndian(word, Version);
-                stream.Write(word);
-                BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)header.Length);
-                stream.Write(word);
-                stream.Write(header);
-                stream.Write(SHA256.HashData(header));
-                using var payload = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                void Emit(ReadOnlySpan<byte> bytes)
-                {
-                    stream.Write(bytes);
-                    payload.AppendData(bytes);
-                }
-
-                if (!BitConverter.IsLittleEndian)
-                {
-                    throw new PlatformNotSupportedException("index files are little-endian");
-                }
-
-                Emit(MemoryMarshal.AsBytes(index.AllVectors));
-                foreach (var text in index.Texts)
-                {
-                    var bytes = Encoding.UTF8.GetBytes(text);
-                    BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)bytes.Length);
-                    Emit(word);
-                    Emit(bytes);
-                }
-
-                stream.Write(payload.GetHashAndReset());
+                stream.Write(bytes);
+                payload.AppendData(bytes);
             }
 
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+            Emit(MemoryMarshal.AsBytes(index.AllVectors));
+            foreach (var text in index.Texts)
+            {
+                var bytes = Encoding.UTF8.GetBytes(text);
+                BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)bytes.Length);
+                Emit(word);
+                Emit(bytes);
+            }
+
+            stream.Write(payload.GetHashAndReset());
+        });
     }
 
     public static EmbeddingIndex Read(string path)

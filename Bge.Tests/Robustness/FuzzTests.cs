@@ -34,7 +34,6 @@ public sealed class FuzzTests
 
     private static byte[] SafeTensorsSeed(TensorDType dtype)
     {
-        var path = Path.Combine(Scratch, "seed.safetensors");
         Directory.CreateDirectory(Scratch);
         TinyBert.Write(Scratch, Tiny, TinyBert.Tensors(Tiny), dtype: dtype);
         return File.ReadAllBytes(Path.Combine(Scratch, "model.safetensors"));

@@ -110,7 +110,7 @@ internal static class OnnxBertExport
         var e = BertTensorNames.Embeddings;
         var sum = Node("Add", [Node("Add", [Node("Gather", [Weight(e[0]), "input_ids"]), Node("Gather", [Weight(e[2]), "token_type_ids"])]),
             Node("Gather", [Weight(e[1]), positions])]);
-        var x = Node("LayerNormalization", [sum, Weight(e[3]), Weight(e[4])], ("axis", -1L), ("epsilon", (float)config.LayerNormEps));
+        var x = LayerNorm(sum, "embeddings.LayerNorm");
 
         // (B,T) mask → (B,1,1,T) additive bias: 0 where attended, float.MinValue where padded.
         var maskFloat = Node("Cast", [Node("Unsqueeze", ["attention_mask", Longs("axes12", 1, 2)])], ("to", (long)FloatType));

@@ -110,9 +110,7 @@ public sealed partial record HubCache(string Root)
     {
         var path = Path.Combine(RepoFolder(repoId), "refs", revision.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var staging = path + ".partial-" + Environment.ProcessId;
-        File.WriteAllText(staging, commit);
-        File.Move(staging, path, overwrite: true);
+        AtomicFile.Write(path, stream => stream.Write(System.Text.Encoding.ASCII.GetBytes(commit)));
     }
 
     private static string? ReadRef(string folder, string revision)

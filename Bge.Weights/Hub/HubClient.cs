@@ -66,9 +66,9 @@ public sealed class HubClient : IDisposable
             : throw new HubException(HubFailure.Protocol, $"{_settings.Endpoint} did not say which commit {revision} of {repoId} is (no X-Repo-Commit header)"));
         // Every further file comes from that commit, so a push during the download cannot mix two versions.
         await FetchAsync(repoId, commit, "config.json", config, progress, cancellationToken);
-        foreach (var file in await WeightFilesAsync(repoId, commit, progress, cancellationToken))
+        foreach (var (file, head) in await WeightFilesAsync(repoId, commit, progress, cancellationToken))
         {
-            await FetchAsync(repoId, commit, file, null, progress, cancellationToken);
+            await FetchAsync(repoId, commit, file, head, progress, cancellationToken);
         }
 
         var vocab = await FetchOptionalAsync(repoId, commit, "vocab.txt", progress, cancellationToken);
@@ -98,11 +98,12 @@ public sealed class HubClient : IDisposable
         _get.Dispose();
     }
 
-    private async Task<IReadOnlyList<string>> WeightFilesAsync(string repoId, string commit, IProgress<HubProgress>? progress, CancellationToken cancellationToken)
+    // The weight files, with what their HEAD request already said where one was made.
+    private async Task<IReadOnlyList<(string File, Head? Head)>> WeightFilesAsync(string repoId, string commit, IProgress<HubProgress>? progress, CancellationToken cancellationToken)
     {
-        if (await HeadAsync(repoId, commit, "model.safetensors", optional: true, cancellationToken) is not null)
+        if (await HeadAsync(repoId, commit, "model.safetensors", optional: true, cancellationToken) is { } single)
         {
-            return ["model.safetensors"];
+            return [("model.safetensors", single)];
         }
 
         const string index = "model.safetensors.index.json";
@@ -112,7 +113,7 @@ public sealed class HubClient : IDisposable
             {
                 using var json = JsonDocument.Parse(await File.ReadAllBytesAsync(Cache.SnapshotFile(repoId, commit, index), cancellationToken));
                 var shards = json.RootElement.GetProperty("weight_map").EnumerateObject().Select(p => p.Value.GetString()!).Distinct(StringComparer.Ordinal).ToList();
-                return shards.Count > 0 ? shards.Select(HubCache.CheckFilePath).ToList()
+                return shards.Count > 0 ? shards.Select(s => (HubCache.CheckFilePath(s), (Head?)null)).ToList()
                     : throw new HubException(HubFailure.Protocol, $"{repoId}'s {index} lists no shards");
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)

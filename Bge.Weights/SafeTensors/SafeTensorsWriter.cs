@@ -84,8 +84,7 @@ public static class SafeTensorsWriter
         }
 
         var header = BuildHeader(ordered, metadata);
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
@@ -95,9 +94,7 @@ public static class SafeTensorsWriter
             {
                 stream.Write(t.Data.Span);
             }
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     private static byte[] BuildHeader(List<SafeTensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
