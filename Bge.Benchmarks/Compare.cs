@@ -69,7 +69,7 @@ internal static class Compare
         {
             var random = new Random(m + k + n);
             var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-            var weight = new Bge.Core.Kernels.PackedWeight(Enumerable.Range(0, n * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(), new float[n], n, k);
+            var weight = new Bge.Core.Kernels.PackedWeight(Enumerable.Range(0, n * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(), new float[n], n, k, Bge.Core.Kernels.Simd.Default);
             var c = new float[m * n];
             var (seconds, _) = SideBySide(() => Bge.Core.Kernels.Gemm.Linear(a, m, weight, c, threads), () => { }, secondsPerCase);
             var gflops = 2.0 * m * k * n / seconds / 1e9;

@@ -62,13 +62,14 @@ public sealed class Embedder
     /// <summary>Loads a Hub-layout model directory (config, safetensors weights, vocabulary, pooling and instruction).</summary>
     /// <exception cref="ModelFormatException">A model file is missing, malformed or inconsistent.</exception>
     /// <exception cref="VocabularyException">The tokenizer files are malformed.</exception>
+    /// <exception cref="ArgumentException">The <c>BGE_SIMD</c> environment variable names no SIMD width (when <see cref="EmbedderOptions.Simd"/> is null).</exception>
     public static Embedder Load(string modelDirectory, EmbedderOptions? options = null)
     {
         var directory = ModelDirectory.Open(modelDirectory);
         BertModel model;
         using (var weights = directory.OpenWeights())
         {
-            model = BertModel.Load(weights);
+            model = BertModel.Load(weights, options?.Simd ?? Kernels.Simd.Default);
         }
 
         var tokenizer = BertTokenizer.FromDirectory(modelDirectory, directory.ModelMaxLength);
@@ -100,7 +101,7 @@ public sealed class Embedder
         options ??= new EncodeOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxLength, Model.Config.MaxPositionEmbeddings, nameof(options));
-        var pooling = Poolings.For(options.Pooling ?? TrainedPooling);
+        var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
         if (pooling.Mode != TrainedPooling)
         {
             _warn($"{pooling.Mode} pooling requested, but this model was trained with {TrainedPooling} pooling; embeddings may lose quality");
@@ -126,7 +127,7 @@ public sealed class Embedder
                     pooling.Pool(states, b, row);
                     if (options.Normalize)
                     {
-                        L2Normalize.InPlace(row);
+                        L2Normalize.InPlace(row, Model.Simd);
                     }
                 }
             }

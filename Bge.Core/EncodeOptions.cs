@@ -24,6 +24,14 @@ public sealed record EmbedderOptions
     /// <summary>Threads one encode call may use (default: the processor count).</summary>
     public int DegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// The vector width the kernels use, fixed when <see cref="Embedder.Load"/> packs the weights. Null (the default):
+    /// <see cref="Kernels.Simd.Default"/>, the widest width this CPU accelerates unless the <c>BGE_SIMD</c>
+    /// environment variable names another. A narrower width picks a path for testing or comparison; a wider one than
+    /// the CPU accelerates gives the same results far more slowly, in .NET's software vectors.
+    /// </summary>
+    public Kernels.SimdWidth? Simd { get; init; }
+
     /// <summary>Receives warnings, such as a pooling other than the model's trained one (default: <see cref="System.Diagnostics.Trace"/>).</summary>
     public Action<string>? Warning { get; init; }
 }

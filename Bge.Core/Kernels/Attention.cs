@@ -1,191 +1,223 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Bge.Core.Kernels;
 
 /// <summary>
 /// Scaled dot-product attention for one head of one sequence: softmax(Q·Kᵀ·scale)·V over the sequence's own
-/// tokens. Keys are packed once, pre-scaled, as panels of 16 keys ([d × 16]); then four queries at a time get
-/// their scores from a 4 × 16 register-blocked kernel, a softmax, and their context from a 4 × 16 kernel that
-/// reads the probability rows and the values in place. Small register blocks suit attention's shapes (depth d
-/// for the scores, width d for the context), where packing the operands would cost as much as the products.
+/// tokens. Keys are packed once, pre-scaled, as panels of two vectors' worth of keys ([d × 2V]); then four queries
+/// at a time get their scores from a 4 × 2V register-blocked kernel, a softmax, and their context from a 4 × 2V
+/// kernel that reads the probability rows and the values in place. Small register blocks suit attention's shapes
+/// (depth d for the scores, width d for the context), where packing the operands would cost as much as the
+/// products. The same code runs at every width (the scalar path is its one-float instance); each score and each
+/// context value is summed in the same order at every width, so only the softmax's sum differs in its last bit.
 /// <see cref="Reference"/> is the plain loop it is tested against.
 /// </summary>
 public static class Attention
 {
-    private const int Width = 16;
     private const int Rows = 4;
+    private const int MaxPanel = 2 * 16;
 
-    private static int Padded(int n) => (n + Width - 1) / Width * Width;
+    private static int Padded(int n, int width) => (n + width - 1) / width * width;
 
-    /// <summary>Floats of scratch <see cref="Head"/> needs for a sequence of <paramref name="length"/> and head size <paramref name="headSize"/>.</summary>
-    public static int ScratchSize(int length, int headSize) => (Padded(length) * headSize) + (length * headSize) + (Rows * Padded(length));
+    /// <summary>Floats of scratch <see cref="Head"/> needs for a sequence of <paramref name="length"/> and head size <paramref name="headSize"/>, at any width.</summary>
+    public static int ScratchSize(int length, int headSize) => (Padded(length, MaxPanel) * headSize) + (length * headSize) + (Rows * Padded(length, MaxPanel));
 
     /// <summary>
-    /// Computes one head. Q, K and V are read from <paramref name="qkv"/> (rows of <paramref name="stride"/> floats,
-    /// query at <paramref name="queryOffset"/>, key and value at the given offsets); the result goes to
-    /// <paramref name="context"/> rows of <paramref name="contextStride"/> floats at <paramref name="contextOffset"/>.
+    /// Computes one head at <paramref name="simd"/>. Q, K and V are read from <paramref name="qkv"/> (rows of
+    /// <paramref name="stride"/> floats, query at <paramref name="queryOffset"/>, key and value at the given offsets);
+    /// the result goes to <paramref name="context"/> rows of <paramref name="contextStride"/> floats at
+    /// <paramref name="contextOffset"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <exception cref="ArgumentException">A buffer is too small for the sequence.</exception>
     public static unsafe void Head(
         ReadOnlySpan<float> qkv, int stride, int queryOffset, int keyOffset, int valueOffset, int length, int headSize,
-        float scale, Span<float> context, int contextStride, int contextOffset, Span<float> scratch)
+        float scale, Span<float> context, int contextStride, int contextOffset, Span<float> scratch, SimdWidth simd)
     {
         var d = headSize;
-        if (length < 1 || scratch.Length < ScratchSize(length, d) || qkv.Length < ((length - 1) * stride) + Math.Max(queryOffset, Math.Max(keyOffset, valueOffset)) + d
+        if (length < 1 || d < 1 || scratch.Length < ScratchSize(length, d) || qkv.Length < ((length - 1) * stride) + Math.Max(queryOffset, Math.Max(keyOffset, valueOffset)) + d
             || context.Length < ((length - 1) * contextStride) + contextOffset + d)
         {
-            throw new ArgumentException("attention buffers are too small for the sequence");
+            throw new ArgumentException($"attention buffers are too small for a sequence of {length} with head size {d}");
         }
 
-        var padded = Padded(length);
-        var simd = Gemm.IsVectorized;
         fixed (float* pqkv = qkv, pctx = context, ps = scratch)
         {
-            float* keys = ps, values = keys + (padded * d), scores = values + (length * d);
-            new Span<float>(keys + ((padded - Width) * d), Width * d).Clear();
-            for (var j = 0; j < length; j++)
+            var head = new HeadOperands(pqkv, stride, queryOffset, keyOffset, valueOffset, length, d, scale, pctx, contextStride, contextOffset, ps);
+            switch (simd)
             {
-                var row = pqkv + ((long)j * stride);
-                var panel = keys + (j / Width * d * Width) + (j % Width);
-                for (var t = 0; t < d; t++)
-                {
-                    panel[t * Width] = row[keyOffset + t] * scale;
-                }
-
-                new ReadOnlySpan<float>(row + valueOffset, d).CopyTo(new Span<float>(values + (j * d), d));
-            }
-
-            var queries = stackalloc float*[Rows];
-            var outputs = stackalloc float*[Rows];
-            for (var i0 = 0; i0 < length; i0 += Rows)
-            {
-                var rows = Math.Min(Rows, length - i0);
-                for (var r = 0; r < Rows; r++)
-                {
-                    // Missing rows of the last block repeat its last query; their results are never read.
-                    var i = i0 + Math.Min(r, rows - 1);
-                    queries[r] = pqkv + ((long)i * stride) + queryOffset;
-                    outputs[r] = pctx + ((long)i * contextStride) + contextOffset;
-                }
-
-                for (var p = 0; p < padded; p += Width)
-                {
-                    if (simd)
-                    {
-                        Scores4x16(queries, keys + (p * d), d, scores + p, padded);
-                    }
-                    else
-                    {
-                        ScoresScalar(queries, keys + (p * d), d, scores + p, padded);
-                    }
-                }
-
-                // All four rows, duplicates included: a duplicate then writes exactly what its original writes.
-                for (var r = 0; r < Rows; r++)
-                {
-                    Softmax.InPlace(new Span<float>(scores + (r * padded), length));
-                }
-
-                if (simd)
-                {
-                    Weighted4(scores, padded, values, d, length, outputs, rows);
-                }
-                else
-                {
-                    WeightedScalar(scores, padded, values, d, length, outputs, rows);
-                }
+                case SimdWidth.Vector512:
+                    Run<Vec512>(head);
+                    break;
+                case SimdWidth.Vector256:
+                    Run<Vec256>(head);
+                    break;
+                case SimdWidth.Vector128:
+                    Run<Vec128>(head);
+                    break;
+                default:
+                    Run<Vec1>(head);
+                    break;
             }
         }
     }
 
-    // scores[r, 0..16) = Σ_t query_r[t] · panel[t, 0..16)
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Scores4x16(float** queries, float* panel, int d, float* scores, int ldScores)
+    private readonly unsafe struct HeadOperands(float* qkv, int stride, int queryOffset, int keyOffset, int valueOffset, int length, int d, float scale, float* context, int contextStride, int contextOffset, float* scratch)
     {
+        public readonly float* Qkv = qkv;
+        public readonly int Stride = stride;
+        public readonly int QueryOffset = queryOffset;
+        public readonly int KeyOffset = keyOffset;
+        public readonly int ValueOffset = valueOffset;
+        public readonly int Length = length;
+        public readonly int D = d;
+        public readonly float Scale = scale;
+        public readonly float* Context = context;
+        public readonly int ContextStride = contextStride;
+        public readonly int ContextOffset = contextOffset;
+        public readonly float* Scratch = scratch;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Run<V>(HeadOperands h)
+        where V : unmanaged, IVector<V>
+    {
+        var (d, length, width) = (h.D, h.Length, 2 * V.Count);
+        var padded = Padded(length, width);
+        float* keys = h.Scratch, values = keys + (padded * d), scores = values + (length * d);
+        new Span<float>(keys + ((padded - width) * d), width * d).Clear();
+        for (var j = 0; j < length; j++)
+        {
+            var row = h.Qkv + ((long)j * h.Stride);
+            var panel = keys + (j / width * d * width) + (j % width);
+            for (var t = 0; t < d; t++)
+            {
+                panel[t * width] = row[h.KeyOffset + t] * h.Scale;
+            }
+
+            new ReadOnlySpan<float>(row + h.ValueOffset, d).CopyTo(new Span<float>(values + (j * d), d));
+        }
+
+        var queries = stackalloc float*[Rows];
+        var outputs = stackalloc float*[Rows];
+        for (var i0 = 0; i0 < length; i0 += Rows)
+        {
+            var rows = Math.Min(Rows, length - i0);
+            for (var r = 0; r < Rows; r++)
+            {
+                // Missing rows of the last block repeat its last query; their results are never read.
+                var i = i0 + Math.Min(r, rows - 1);
+                queries[r] = h.Qkv + ((long)i * h.Stride) + h.QueryOffset;
+                outputs[r] = h.Context + ((long)i * h.ContextStride) + h.ContextOffset;
+            }
+
+            for (var p = 0; p < padded; p += width)
+            {
+                Scores<V>(queries, keys + (p * d), d, scores + p, padded);
+            }
+
+            // All four rows, duplicates included: a duplicate then writes exactly what its original writes.
+            for (var r = 0; r < Rows; r++)
+            {
+                Softmax.InPlace(scores + (r * padded), length, V.Width);
+            }
+
+            Weighted<V>(scores, padded, values, d, length, outputs, rows);
+        }
+    }
+
+    // scores[r, 0..2V) = Σ_t query_r[t] · panel[t, 0..2V)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Scores<V>(float** queries, float* panel, int d, float* scores, int ldScores)
+        where V : unmanaged, IVector<V>
+    {
+        var n = V.Count;
         float* q0 = queries[0], q1 = queries[1], q2 = queries[2], q3 = queries[3];
-        Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
-        for (var t = 0; t < d; t++, panel += Width)
+        V s00 = V.Zero, s01 = V.Zero, s10 = V.Zero, s11 = V.Zero, s20 = V.Zero, s21 = V.Zero, s30 = V.Zero, s31 = V.Zero;
+        for (var t = 0; t < d; t++, panel += 2 * n)
         {
-            var k0 = Vector256.Load(panel);
-            var k1 = Vector256.Load(panel + 8);
-            var x = Vector256.Create(q0[t]);
-            s00 = Vector256.FusedMultiplyAdd(x, k0, s00);
-            s01 = Vector256.FusedMultiplyAdd(x, k1, s01);
-            x = Vector256.Create(q1[t]);
-            s10 = Vector256.FusedMultiplyAdd(x, k0, s10);
-            s11 = Vector256.FusedMultiplyAdd(x, k1, s11);
-            x = Vector256.Create(q2[t]);
-            s20 = Vector256.FusedMultiplyAdd(x, k0, s20);
-            s21 = Vector256.FusedMultiplyAdd(x, k1, s21);
-            x = Vector256.Create(q3[t]);
-            s30 = Vector256.FusedMultiplyAdd(x, k0, s30);
-            s31 = Vector256.FusedMultiplyAdd(x, k1, s31);
+            var k0 = V.Load(panel);
+            var k1 = V.Load(panel + n);
+            var x = V.Create(q0[t]);
+            s00 = V.MultiplyAdd(x, k0, s00);
+            s01 = V.MultiplyAdd(x, k1, s01);
+            x = V.Create(q1[t]);
+            s10 = V.MultiplyAdd(x, k0, s10);
+            s11 = V.MultiplyAdd(x, k1, s11);
+            x = V.Create(q2[t]);
+            s20 = V.MultiplyAdd(x, k0, s20);
+            s21 = V.MultiplyAdd(x, k1, s21);
+            x = V.Create(q3[t]);
+            s30 = V.MultiplyAdd(x, k0, s30);
+            s31 = V.MultiplyAdd(x, k1, s31);
         }
 
-        s00.Store(scores);
-        s01.Store(scores + 8);
-        s10.Store(scores + ldScores);
-        s11.Store(scores + ldScores + 8);
-        s20.Store(scores + (2 * ldScores));
-        s21.Store(scores + (2 * ldScores) + 8);
-        s30.Store(scores + (3 * ldScores));
-        s31.Store(scores + (3 * ldScores) + 8);
+        V.Store(s00, scores);
+        V.Store(s01, scores + n);
+        V.Store(s10, scores + ldScores);
+        V.Store(s11, scores + ldScores + n);
+        V.Store(s20, scores + (2 * ldScores));
+        V.Store(s21, scores + (2 * ldScores) + n);
+        V.Store(s30, scores + (3 * ldScores));
+        V.Store(s31, scores + (3 * ldScores) + n);
     }
 
-    private static unsafe void ScoresScalar(float** queries, float* panel, int d, float* scores, int ldScores)
-    {
-        for (var r = 0; r < Rows; r++)
-        {
-            for (var j = 0; j < Width; j++)
-            {
-                var s = 0f;
-                for (var t = 0; t < d; t++)
-                {
-                    s = MathF.FusedMultiplyAdd(queries[r][t], panel[(t * Width) + j], s);
-                }
-
-                scores[(r * ldScores) + j] = s;
-            }
-        }
-    }
-
-    // output_r[f] = Σ_j p[r, j] · V[j, f], sixteen features at a time, then eight, then one.
+    // output_r[f] = Σ_j p[r, j] · V[j, f]: two vectors of features at a time, then one, then single features.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Weighted4(float* p, int ldp, float* values, int d, int length, float** outputs, int rows)
+    private static unsafe void Weighted<V>(float* p, int ldp, float* values, int d, int length, float** outputs, int rows)
+        where V : unmanaged, IVector<V>
     {
+        var n = V.Count;
         float* p0 = p, p1 = p + ldp, p2 = p + (2 * ldp), p3 = p + (3 * ldp);
         var f = 0;
-        for (; f + 16 <= d; f += 16)
+        for (; f + (2 * n) <= d; f += 2 * n)
         {
-            Vector256<float> o00 = default, o01 = default, o10 = default, o11 = default, o20 = default, o21 = default, o30 = default, o31 = default;
+            V o00 = V.Zero, o01 = V.Zero, o10 = V.Zero, o11 = V.Zero, o20 = V.Zero, o21 = V.Zero, o30 = V.Zero, o31 = V.Zero;
             var v = values + f;
             for (var j = 0; j < length; j++, v += d)
             {
-                var v0 = Vector256.Load(v);
-                var v1 = Vector256.Load(v + 8);
-                var x = Vector256.Create(p0[j]);
-                o00 = Vector256.FusedMultiplyAdd(x, v0, o00);
-                o01 = Vector256.FusedMultiplyAdd(x, v1, o01);
-                x = Vector256.Create(p1[j]);
-                o10 = Vector256.FusedMultiplyAdd(x, v0, o10);
-                o11 = Vector256.FusedMultiplyAdd(x, v1, o11);
-                x = Vector256.Create(p2[j]);
-                o20 = Vector256.FusedMultiplyAdd(x, v0, o20);
-                o21 = Vector256.FusedMultiplyAdd(x, v1, o21);
-                x = Vector256.Create(p3[j]);
-                o30 = Vector256.FusedMultiplyAdd(x, v0, o30);
-                o31 = Vector256.FusedMultiplyAdd(x, v1, o31);
+                var v0 = V.Load(v);
+                var v1 = V.Load(v + n);
+                var x = V.Create(p0[j]);
+                o00 = V.MultiplyAdd(x, v0, o00);
+                o01 = V.MultiplyAdd(x, v1, o01);
+                x = V.Create(p1[j]);
+                o10 = V.MultiplyAdd(x, v0, o10);
+                o11 = V.MultiplyAdd(x, v1, o11);
+                x = V.Create(p2[j]);
+                o20 = V.MultiplyAdd(x, v0, o20);
+                o21 = V.MultiplyAdd(x, v1, o21);
+                x = V.Create(p3[j]);
+                o30 = V.MultiplyAdd(x, v0, o30);
+                o31 = V.MultiplyAdd(x, v1, o31);
             }
 
-            o00.Store(outputs[0] + f);
-            o01.Store(outputs[0] + f + 8);
-            o10.Store(outputs[1] + f);
-            o11.Store(outputs[1] + f + 8);
-            o20.Store(outputs[2] + f);
-            o21.Store(outputs[2] + f + 8);
-            o30.Store(outputs[3] + f);
-            o31.Store(outputs[3] + f + 8);
+            V.Store(o00, outputs[0] + f);
+            V.Store(o01, outputs[0] + f + n);
+            V.Store(o10, outputs[1] + f);
+            V.Store(o11, outputs[1] + f + n);
+            V.Store(o20, outputs[2] + f);
+            V.Store(o21, outputs[2] + f + n);
+            V.Store(o30, outputs[3] + f);
+            V.Store(o31, outputs[3] + f + n);
+        }
+
+        for (; f + n <= d; f += n)
+        {
+            V o0 = V.Zero, o1 = V.Zero, o2 = V.Zero, o3 = V.Zero;
+            var v = values + f;
+            for (var j = 0; j < length; j++, v += d)
+            {
+                var v0 = V.Load(v);
+                o0 = V.MultiplyAdd(V.Create(p0[j]), v0, o0);
+                o1 = V.MultiplyAdd(V.Create(p1[j]), v0, o1);
+                o2 = V.MultiplyAdd(V.Create(p2[j]), v0, o2);
+                o3 = V.MultiplyAdd(V.Create(p3[j]), v0, o3);
+            }
+
+            V.Store(o0, outputs[0] + f);
+            V.Store(o1, outputs[1] + f);
+            V.Store(o2, outputs[2] + f);
+            V.Store(o3, outputs[3] + f);
         }
 
         for (; f < d; f++)
@@ -196,24 +228,7 @@ public static class Attention
                 var sum = 0f;
                 for (var j = 0; j < length; j++)
                 {
-                    sum = MathF.FusedMultiplyAdd(row[j], values[(j * d) + f], sum);
-                }
-
-                outputs[r][f] = sum;
-            }
-        }
-    }
-
-    private static unsafe void WeightedScalar(float* p, int ldp, float* values, int d, int length, float** outputs, int rows)
-    {
-        for (var r = 0; r < rows; r++)
-        {
-            for (var f = 0; f < d; f++)
-            {
-                var sum = 0f;
-                for (var j = 0; j < length; j++)
-                {
-                    sum = MathF.FusedMultiplyAdd(p[(r * ldp) + j], values[(j * d) + f], sum);
+                    sum = Scalar.MultiplyAdd(row[j], values[(j * d) + f], sum);
                 }
 
                 outputs[r][f] = sum;

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Bge.Core.Kernels;
 
@@ -28,46 +27,25 @@ public static class Erf
 
     /// <summary>erf(x) in float precision.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Compute(float x)
-    {
-        var d = Math.Clamp((double)x, -Clamp, Clamp);
-        var x2 = d * d;
-        var p = Math.FusedMultiplyAdd(x2, A1, A3);
-        p = Math.FusedMultiplyAdd(x2, p, A5);
-        p = Math.FusedMultiplyAdd(x2, p, A7);
-        p = Math.FusedMultiplyAdd(x2, p, A9);
-        p = Math.FusedMultiplyAdd(x2, p, A11);
-        p = Math.FusedMultiplyAdd(x2, p, A13);
-        var q = Math.FusedMultiplyAdd(x2, B0, B2);
-        q = Math.FusedMultiplyAdd(x2, q, B4);
-        q = Math.FusedMultiplyAdd(x2, q, B6);
-        q = Math.FusedMultiplyAdd(x2, q, B8);
-        return (float)(d * p / q);
-    }
+    public static float Compute(float x) => (float)Polynomial(new Double1(x)).Value;
 
-    /// <summary>erf over a vector of floats, the same evaluation as <see cref="Compute(float)"/>.</summary>
+    /// <summary>The same evaluation on a vector of doubles, at whatever width the caller runs (see <see cref="IVector{TSelf}.Erf"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Compute(Vector256<float> x)
+    internal static TDouble Polynomial<TDouble>(TDouble x)
+        where TDouble : unmanaged, IDoubleVector<TDouble>
     {
-        var (lower, upper) = Vector256.Widen(x);
-        return Vector256.Narrow(Compute(lower), Compute(upper));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Compute(Vector256<double> x)
-    {
-        x = Vector256.Clamp(x, Vector256.Create(-Clamp), Vector256.Create(Clamp));
+        x = TDouble.Clamp(x, TDouble.Create(-Clamp), TDouble.Create(Clamp));
         var x2 = x * x;
-        var p = Vector256.FusedMultiplyAdd(x2, Vector256.Create(A1), Vector256.Create(A3));
-        p = Vector256.FusedMultiplyAdd(x2, p, Vector256.Create(A5));
-        p = Vector256.FusedMultiplyAdd(x2, p, Vector256.Create(A7));
-        p = Vector256.FusedMultiplyAdd(x2, p, Vector256.Create(A9));
-        p = Vector256.FusedMultiplyAdd(x2, p, Vector256.Create(A11));
-        p = Vector256.FusedMultiplyAdd(x2, p, Vector256.Create(A13));
-        var q = Vector256.FusedMultiplyAdd(x2, Vector256.Create(B0), Vector256.Create(B2));
-        q = Vector256.FusedMultiplyAdd(x2, q, Vector256.Create(B4));
-        q = Vector256.FusedMultiplyAdd(x2, q, Vector256.Create(B6));
-        q = Vector256.FusedMultiplyAdd(x2, q, Vector256.Create(B8));
+        var p = TDouble.MultiplyAdd(x2, TDouble.Create(A1), TDouble.Create(A3));
+        p = TDouble.MultiplyAdd(x2, p, TDouble.Create(A5));
+        p = TDouble.MultiplyAdd(x2, p, TDouble.Create(A7));
+        p = TDouble.MultiplyAdd(x2, p, TDouble.Create(A9));
+        p = TDouble.MultiplyAdd(x2, p, TDouble.Create(A11));
+        p = TDouble.MultiplyAdd(x2, p, TDouble.Create(A13));
+        var q = TDouble.MultiplyAdd(x2, TDouble.Create(B0), TDouble.Create(B2));
+        q = TDouble.MultiplyAdd(x2, q, TDouble.Create(B4));
+        q = TDouble.MultiplyAdd(x2, q, TDouble.Create(B6));
+        q = TDouble.MultiplyAdd(x2, q, TDouble.Create(B8));
         return x * p / q;
     }
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Bge.Core.Kernels;
 
@@ -11,28 +10,47 @@ public static class Gelu
     /// <summary>GELU of one value.</summary>
     public static float Reference(float x) => (float)(0.5 * x * (1 + Erf.Reference(x / Math.Sqrt(2))));
 
-    /// <summary>Applies GELU in place.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InPlace(Span<float> values)
-    {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var half = Vector256.Create(0.5f);
-            var one = Vector256.Create(1f);
-            var scale = Vector256.Create(InvSqrt2);
-            ref var start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
-            for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var x = Vector256.LoadUnsafe(ref start, (nuint)i);
-                (half * x * (one + Erf.Compute(x * scale))).StoreUnsafe(ref start, (nuint)i);
-            }
-        }
+    /// <summary>Applies GELU in place at the widest width this CPU accelerates.</summary>
+    public static void InPlace(Span<float> values) => InPlace(values, Simd.Hardware);
 
-        for (; i < values.Length; i++)
+    /// <summary>Applies GELU in place at <paramref name="simd"/>; every width gives the same values.</summary>
+    public static unsafe void InPlace(Span<float> values, SimdWidth simd)
+    {
+        fixed (float* p = values)
+        {
+            InPlace(p, values.Length, simd);
+        }
+    }
+
+    internal static unsafe void InPlace(float* values, int length, SimdWidth simd)
+    {
+        var i = simd switch
+        {
+            SimdWidth.Vector512 => Vectorized<Vec512>(values, length),
+            SimdWidth.Vector256 => Vectorized<Vec256>(values, length),
+            SimdWidth.Vector128 => Vectorized<Vec128>(values, length),
+            _ => Vectorized<Vec1>(values, length),
+        };
+        for (; i < length; i++)
         {
             var x = values[i];
             values[i] = 0.5f * x * (1f + Erf.Compute(x * InvSqrt2));
         }
+    }
+
+    // The whole vectors; returns where the scalar tail starts.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe int Vectorized<V>(float* values, int length)
+        where V : unmanaged, IVector<V>
+    {
+        var (half, one, scale) = (V.Create(0.5f), V.Create(1f), V.Create(InvSqrt2));
+        var i = 0;
+        for (; i <= length - V.Count; i += V.Count)
+        {
+            var x = V.Load(values + i);
+            V.Store(half * x * (one + V.Erf(x * scale)), values + i);
+        }
+
+        return i;
     }
 }

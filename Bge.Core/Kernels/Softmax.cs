@@ -1,7 +1,4 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Bge.Core.Kernels;
 
@@ -10,7 +7,8 @@ namespace Bge.Core.Kernels;
 /// e⁻³⁰ ≈ 9.4e-14, so neither a probability nor its product with a value vector is ever subnormal (subnormal
 /// operands make the multiply-adds that touch them many times slower), while the change is five orders of
 /// magnitude below the float resolution of the row's sum, which is at least 1. Three passes: the maximum, then
-/// exponentials and their sum together, then the division.
+/// exponentials and their sum together, then the scaling. Each element's exponential is the same at every width;
+/// the sum's order, and so its last bit, depends on the width.
 /// </summary>
 public static class Softmax
 {
@@ -29,56 +27,107 @@ public static class Softmax
     private const float P4 = 1.6666665459e-1f;
     private const float P5 = 5.0000001201e-1f;
 
-    /// <summary>Replaces <paramref name="row"/> by its softmax.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InPlace(Span<float> row)
+    /// <summary>Replaces <paramref name="row"/> by its softmax, at the widest width this CPU accelerates.</summary>
+    public static void InPlace(Span<float> row) => InPlace(row, Simd.Hardware);
+
+    /// <summary>Replaces <paramref name="row"/> by its softmax, at <paramref name="simd"/>.</summary>
+    public static unsafe void InPlace(Span<float> row, SimdWidth simd)
     {
-        var max = TensorPrimitives.Max(row);
-        var sum = 0f;
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        fixed (float* p = row)
         {
-            ref var start = ref MemoryMarshal.GetReference(row);
-            var shift = Vector256.Create(max);
-            var total = Vector256<float>.Zero;
-            for (; i <= row.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            InPlace(p, row.Length, simd);
+        }
+    }
+
+    internal static unsafe void InPlace(float* row, int length, SimdWidth simd)
+    {
+        switch (simd)
+        {
+            case SimdWidth.Vector512:
+                Vectorized<Vec512>(row, length);
+                break;
+            case SimdWidth.Vector256:
+                Vectorized<Vec256>(row, length);
+                break;
+            case SimdWidth.Vector128:
+                Vectorized<Vec128>(row, length);
+                break;
+            default:
+                Vectorized<Vec1>(row, length);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Vectorized<V>(float* row, int length)
+        where V : unmanaged, IVector<V>
+    {
+        var whole = length / V.Count * V.Count;
+        var max = float.NegativeInfinity;
+        if (whole > 0)
+        {
+            var m = V.Load(row);
+            for (var i = V.Count; i < whole; i += V.Count)
             {
-                var e = Exp(Vector256.LoadUnsafe(ref start, (nuint)i) - shift);
-                total += e;
-                e.StoreUnsafe(ref start, (nuint)i);
+                m = V.Max(m, V.Load(row + i));
             }
 
-            sum = Vector256.Sum(total);
+            max = V.MaxElement(m);
         }
 
-        for (; i < row.Length; i++)
+        for (var i = whole; i < length; i++)
+        {
+            max = MathF.Max(max, row[i]);
+        }
+
+        var shift = V.Create(max);
+        var total = V.Zero;
+        for (var i = 0; i < whole; i += V.Count)
+        {
+            var e = Exp(V.Load(row + i) - shift);
+            total += e;
+            V.Store(e, row + i);
+        }
+
+        var sum = V.Sum(total);
+        for (var i = whole; i < length; i++)
         {
             row[i] = Exp(row[i] - max);
             sum += row[i];
         }
 
-        TensorPrimitives.Multiply(row, 1f / sum, row);
+        var inverse = 1f / sum;
+        var scale = V.Create(inverse);
+        for (var i = 0; i < whole; i += V.Count)
+        {
+            V.Store(V.Load(row + i) * scale, row + i);
+        }
+
+        for (var i = whole; i < length; i++)
+        {
+            row[i] *= inverse;
+        }
     }
 
     /// <summary>e^max(x, −30), within two float ulps of the exact value (tested against <see cref="Math.Exp"/>).</summary>
-    public static float Exp(float x) => Exp(Vector256.Create(x)).ToScalar();
+    public static float Exp(float x) => Exp(new Vec1(x)).Value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
+    private static V Exp<V>(V x)
+        where V : unmanaged, IVector<V>
     {
-        x = Vector256.Max(x, Vector256.Create(Floor));
-        var n = Vector256.Round(x * Vector256.Create(Log2E));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2High), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Low), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), r, Vector256.Create(P1));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P2));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P3));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P4));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
+        x = V.Max(x, V.Create(Floor));
+        var n = V.Round(x * V.Create(Log2E));
+        var r = V.MultiplyAdd(n, V.Create(-Ln2High), x);
+        r = V.MultiplyAdd(n, V.Create(-Ln2Low), r);
+        var p = V.MultiplyAdd(V.Create(P0), r, V.Create(P1));
+        p = V.MultiplyAdd(p, r, V.Create(P2));
+        p = V.MultiplyAdd(p, r, V.Create(P3));
+        p = V.MultiplyAdd(p, r, V.Create(P4));
+        p = V.MultiplyAdd(p, r, V.Create(P5));
+        p = V.MultiplyAdd(p, r * r, r + V.Create(1f));
         // 2ⁿ built in the exponent field; n ≥ −44 here, so it is always a normal float.
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-        return p * scale;
+        return p * V.Pow2(n);
     }
 
     /// <summary>The scalar twin, in double.</summary>

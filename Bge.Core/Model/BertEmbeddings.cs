@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Bge.Core.Kernels;
 using System.Runtime.CompilerServices;
 using Bge.Tokenizer;
 using Bge.Weights;
@@ -10,29 +10,33 @@ namespace Bge.Core.Model;
 /// (<c>embeddings.word_embeddings</c>, <c>embeddings.position_embeddings</c>, <c>embeddings.token_type_embeddings</c>,
 /// <c>embeddings.LayerNorm</c>). Positions restart at 0 for each packed sequence.
 /// </summary>
-internal sealed class BertEmbeddings(BertConfig config, float[] word, float[] position, float[] tokenType, LayerNormalization layerNorm)
+internal sealed class BertEmbeddings(BertConfig config, float[] word, float[] position, float[] tokenType, LayerNormalization layerNorm, SimdWidth simd)
 {
-    public static BertEmbeddings Load(BertWeights weights) => new(
+    public static BertEmbeddings Load(BertWeights weights, SimdWidth simd) => new(
         weights.Config,
         weights.Read("embeddings.word_embeddings.weight"),
         weights.Read("embeddings.position_embeddings.weight"),
         weights.Read("embeddings.token_type_embeddings.weight"),
-        LayerNormalization.Load(weights, "embeddings.LayerNorm"));
+        LayerNormalization.Load(weights, "embeddings.LayerNorm", simd),
+        simd);
 
     // (T) ids, (T) types -> (T, H)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Forward(TokenBatch batch, Span<float> hidden)
+    public unsafe void Forward(TokenBatch batch, Span<float> hidden)
     {
         var h = config.HiddenSize;
-        for (var b = 0; b < batch.Count; b++)
+        fixed (float* output = hidden, words = word, positions = position, types = tokenType)
         {
-            var start = batch.SequenceStarts[b];
-            for (var p = 0; p < batch.LengthOf(b); p++)
+            for (var b = 0; b < batch.Count; b++)
             {
-                int id = batch.Ids[start + p], type = batch.TypeIds[start + p];
-                var row = hidden.Slice((start + p) * h, h);
-                TensorPrimitives.Add(word.AsSpan(id * h, h), position.AsSpan(p * h, h), row);
-                TensorPrimitives.Add(row, tokenType.AsSpan(type * h, h), row);
+                var start = batch.SequenceStarts[b];
+                for (var p = 0; p < batch.LengthOf(b); p++)
+                {
+                    int id = batch.Ids[start + p], type = batch.TypeIds[start + p];
+                    var row = output + ((long)(start + p) * h);
+                    RowMath.Add(words + ((long)id * h), positions + ((long)p * h), row, h, simd);
+                    RowMath.Add(row, types + ((long)type * h), row, h, simd);
+                }
             }
         }
 

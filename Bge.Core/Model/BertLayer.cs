@@ -1,3 +1,4 @@
+using Bge.Core.Kernels;
 using Bge.Weights;
 
 namespace Bge.Core.Model;
@@ -5,14 +6,14 @@ namespace Bge.Core.Model;
 /// <summary>One encoder layer (<c>encoder.layer.{i}</c>): attention, then the feed-forward block.</summary>
 internal sealed class BertLayer(BertSelfAttention attention, BertSelfOutput attentionOutput, BertIntermediate intermediate, BertOutput output)
 {
-    public static BertLayer Load(BertWeights weights, int index)
+    public static BertLayer Load(BertWeights weights, int index, SimdWidth simd)
     {
         var p = BertTensorNames.Layer(index);
         return new(
-            BertSelfAttention.Load(weights, p + "attention.self."),
-            BertSelfOutput.Load(weights, p + "attention.output."),
-            BertIntermediate.Load(weights, p + "intermediate."),
-            BertOutput.Load(weights, p + "output."));
+            BertSelfAttention.Load(weights, p + "attention.self.", simd),
+            BertSelfOutput.Load(weights, p + "attention.output.", simd),
+            BertIntermediate.Load(weights, p + "intermediate.", simd),
+            BertOutput.Load(weights, p + "output.", simd));
     }
 
     public int ScratchWidth => Math.Max(attention.ScratchWidth, intermediate.Width);

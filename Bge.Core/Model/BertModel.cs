@@ -1,3 +1,4 @@
+using Bge.Core.Kernels;
 using Bge.Tokenizer;
 using Bge.Weights;
 
@@ -13,9 +14,10 @@ public sealed class BertModel
     private readonly BertLayer[] _layers;
     private readonly WorkspacePool _workspaces;
 
-    private BertModel(BertConfig config, BertEmbeddings embeddings, BertLayer[] layers)
+    private BertModel(BertConfig config, BertEmbeddings embeddings, BertLayer[] layers, SimdWidth simd)
     {
         Config = config;
+        Simd = simd;
         _embeddings = embeddings;
         _layers = layers;
         _workspaces = new WorkspacePool(config.HiddenSize, layers.Max(l => l.ScratchWidth));
@@ -24,12 +26,18 @@ public sealed class BertModel
     /// <summary>The model's hyper-parameters.</summary>
     public BertConfig Config { get; }
 
+    /// <summary>The vector width every kernel of its forward pass uses, fixed at load.</summary>
+    public SimdWidth Simd { get; }
+
     /// <summary>Builds the encoder from checked weights (copied and packed; the weights may be disposed afterwards).</summary>
-    public static BertModel Load(BertWeights weights)
+    /// <param name="weights">The checkpoint's tensors.</param>
+    /// <param name="simd">The vector width its kernels use (<see cref="Kernels.Simd.Default"/> when null); the weights are packed for it.</param>
+    public static BertModel Load(BertWeights weights, SimdWidth? simd = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i)).ToArray();
-        return new BertModel(weights.Config, BertEmbeddings.Load(weights), layers);
+        var width = simd ?? Kernels.Simd.Default;
+        var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i, width)).ToArray();
+        return new BertModel(weights.Config, BertEmbeddings.Load(weights, width), layers, width);
     }
 
     /// <summary>Runs the encoder over a packed batch.</summary>

@@ -1,3 +1,4 @@
+using Bge.Core.Kernels;
 using Bge.Weights;
 
 namespace Bge.Core.Model;
@@ -5,9 +6,9 @@ namespace Bge.Core.Model;
 /// <summary>The feed-forward contraction, residual and LayerNorm (<c>output.dense</c>, <c>output.LayerNorm</c>).</summary>
 internal sealed class BertOutput(Linear dense, LayerNormalization layerNorm)
 {
-    public static BertOutput Load(BertWeights weights, string prefix) => new(
-        Linear.Load(weights, prefix + "dense", weights.Config.HiddenSize, weights.Config.IntermediateSize),
-        LayerNormalization.Load(weights, prefix + "LayerNorm"));
+    public static BertOutput Load(BertWeights weights, string prefix, SimdWidth simd) => new(
+        Linear.Load(weights, prefix + "dense", weights.Config.HiddenSize, weights.Config.IntermediateSize, simd),
+        LayerNormalization.Load(weights, prefix + "LayerNorm", simd));
 
     // (T, I) intermediate, (T, H) input -> (T, H) LayerNorm(intermediate·Wᵀ + b + input)
     public void Forward(ReadOnlySpan<float> intermediate, ReadOnlySpan<float> input, Span<float> output, int tokens, int parallelism)

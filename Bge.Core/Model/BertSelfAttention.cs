@@ -16,9 +16,11 @@ internal sealed class BertSelfAttention
     private readonly int _heads;
     private readonly int _headSize;
     private readonly float _scale;
+    private readonly SimdWidth _simd;
 
-    private BertSelfAttention(Linear queryKeyValue, int hidden, int heads)
+    private BertSelfAttention(Linear queryKeyValue, int hidden, int heads, SimdWidth simd)
     {
+        _simd = simd;
         _queryKeyValue = queryKeyValue;
         _hidden = hidden;
         _heads = heads;
@@ -26,11 +28,11 @@ internal sealed class BertSelfAttention
         _scale = 1f / MathF.Sqrt(_headSize);
     }
 
-    public static BertSelfAttention Load(BertWeights weights, string prefix)
+    public static BertSelfAttention Load(BertWeights weights, string prefix, SimdWidth simd)
     {
         var h = weights.Config.HiddenSize;
-        var queryKeyValue = Linear.Stack(weights, [prefix + "query", prefix + "key", prefix + "value"], h, h);
-        return new BertSelfAttention(queryKeyValue, h, weights.Config.NumAttentionHeads);
+        var queryKeyValue = Linear.Stack(weights, [prefix + "query", prefix + "key", prefix + "value"], h, h, simd);
+        return new BertSelfAttention(queryKeyValue, h, weights.Config.NumAttentionHeads, simd);
     }
 
     /// <summary>Width of the Q|K|V scratch rows this stage needs per token.</summary>
@@ -66,7 +68,7 @@ internal sealed class BertSelfAttention
         var scratch = ArrayPool<float>.Shared.Rent(Attention.ScratchSize(length, d));
         try
         {
-            Attention.Head(qkv, 3 * _hidden, head * d, _hidden + (head * d), (2 * _hidden) + (head * d), length, d, _scale, context, _hidden, head * d, scratch);
+            Attention.Head(qkv, 3 * _hidden, head * d, _hidden + (head * d), (2 * _hidden) + (head * d), length, d, _scale, context, _hidden, head * d, scratch, _simd);
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Bge.Core.Kernels;
 using Bge.Weights;
 
@@ -13,13 +12,13 @@ internal sealed class Linear
     }
 
     /// <summary>Loads <c>{name}.weight</c> and <c>{name}.bias</c>.</summary>
-    public static Linear Load(BertWeights weights, string name, int outFeatures, int inFeatures) =>
-        Stack(weights, [name], outFeatures, inFeatures);
+    public static Linear Load(BertWeights weights, string name, int outFeatures, int inFeatures, SimdWidth simd) =>
+        Stack(weights, [name], outFeatures, inFeatures, simd);
 
     /// <summary>Loads several Linear layers of the same input as one, their outputs side by side (Q, K and V).</summary>
-    public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures)
+    public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures, SimdWidth simd)
     {
-        var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures);
+        var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures, simd);
         // One reused buffer, read straight from the file: loading holds no second copy of the model.
         var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(outFeaturesEach * (inFeatures + 1));
         try
@@ -47,34 +46,33 @@ internal sealed class Linear
 
     // (T, in) -> (T, out), with the activation applied tile by tile when one is given
     public void Forward(ReadOnlySpan<float> x, int tokens, Span<float> y, int parallelism, Gemm.Epilogue epilogue = Gemm.Epilogue.None) =>
-        Gemm.Linear(x, tokens, Weight, y, parallelism, epilogue: epilogue);
+        Gemm.Linear(x, tokens, Weight, y, parallelism, epilogue);
 }
 
 /// <summary>nn.LayerNorm over the hidden dimension.</summary>
-internal sealed class LayerNormalization(float[] weight, float[] bias, float eps)
+internal sealed class LayerNormalization(float[] weight, float[] bias, float eps, SimdWidth simd)
 {
-    public static LayerNormalization Load(BertWeights weights, string name) =>
-        new(weights.Read(name + ".weight"), weights.Read(name + ".bias"), (float)weights.Config.LayerNormEps);
+    public static LayerNormalization Load(BertWeights weights, string name, SimdWidth simd) =>
+        new(weights.Read(name + ".weight"), weights.Read(name + ".bias"), (float)weights.Config.LayerNormEps, simd);
 
     private const int RowsPerTask = 64;
 
     // (T, H) -> (T, H), in place
-    public void Forward(Span<float> x, int tokens) => LayerNorm.InPlace(x, tokens, weight, bias, eps);
+    public void Forward(Span<float> x, int tokens) => Forward(x, default, tokens, 1);
 
-    // (T, H) x, (T, H) residual -> (T, H) LayerNorm(x + residual) in x, rows split over the threads
+    // (T, H) x, (T, H) residual (or none) -> (T, H) LayerNorm(x + residual) in x, rows split over the threads
     public unsafe void Forward(Span<float> x, ReadOnlySpan<float> residual, int tokens, int parallelism)
     {
         var width = weight.Length;
-        fixed (float* px = x, pr = residual)
+        fixed (float* px = x, pr = residual, pw = weight, pb = bias)
         {
-            var (xp, rp) = ((nint)px, (nint)pr);
+            var (xp, rp, wp, bp) = ((nint)px, (nint)pr, (nint)pw, (nint)pb);
             WorkerTeam.For((tokens + RowsPerTask - 1) / RowsPerTask, parallelism, task =>
             {
                 for (var row = task * RowsPerTask; row < Math.Min(tokens, (task + 1) * RowsPerTask); row++)
                 {
-                    var line = new Span<float>((float*)xp + ((long)row * width), width);
-                    TensorPrimitives.Add(line, new ReadOnlySpan<float>((float*)rp + ((long)row * width), width), line);
-                    LayerNorm.Row(line, weight, bias, eps);
+                    var offset = (long)row * width;
+                    LayerNorm.Row((float*)xp + offset, rp == 0 ? null : (float*)rp + offset, (float*)wp, (float*)bp, width, eps, simd);
                 }
             });
         }

@@ -1,3 +1,4 @@
+using Bge.Core.Kernels;
 using Bge.Core.Model;
 using Bge.Weights;
 
@@ -16,11 +17,14 @@ public interface IPooling
 /// <summary>The pooling stages by mode.</summary>
 public static class Poolings
 {
-    /// <summary>The stage for <paramref name="mode"/>.</summary>
-    public static IPooling For(PoolingMode mode) => mode switch
+    /// <summary>The stage for <paramref name="mode"/>, at the widest width this CPU accelerates.</summary>
+    public static IPooling For(PoolingMode mode) => For(mode, Simd.Hardware);
+
+    /// <summary>The stage for <paramref name="mode"/>, at <paramref name="simd"/>.</summary>
+    public static IPooling For(PoolingMode mode, SimdWidth simd) => mode switch
     {
         PoolingMode.Cls => ClsPooling.Instance,
-        PoolingMode.Mean => MeanPooling.Instance,
+        PoolingMode.Mean => simd == Simd.Hardware ? MeanPooling.Instance : new MeanPooling(simd),
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown pooling"),
     };
 }

@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using Bge.Core.Kernels;
 using Bge.Core.Model;
 using Bge.Weights;
 
@@ -7,19 +7,21 @@ namespace Bge.Core.Pooling;
 
 /// <summary>
 /// Mean pooling: the average of the real tokens' hidden states ([CLS] and [SEP] included, padding never, since
-/// a packed sequence holds only its real tokens), as sentence-transformers' masked mean.
+/// a packed sequence holds only its real tokens), as sentence-transformers' masked mean. Each feature is summed
+/// token by token in order, so the result is the same at every width.
 /// </summary>
-public sealed class MeanPooling : IPooling
+/// <param name="simd">The width its sums run at.</param>
+public sealed class MeanPooling(SimdWidth simd) : IPooling
 {
-    /// <summary>The one instance.</summary>
-    public static readonly MeanPooling Instance = new();
+    /// <summary>The instance at the widest width this CPU accelerates.</summary>
+    public static readonly MeanPooling Instance = new(Simd.Hardware);
 
     /// <inheritdoc />
     public PoolingMode Mode => PoolingMode.Mean;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Pool(HiddenStates states, int sequence, Span<float> output)
+    public unsafe void Pool(HiddenStates states, int sequence, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(states);
         var h = states.Hidden;
@@ -27,11 +29,14 @@ public sealed class MeanPooling : IPooling
         var length = states.LengthOf(sequence);
         var sum = output[..h];
         rows[..h].CopyTo(sum);
-        for (var t = 1; t < length; t++)
+        fixed (float* s = sum, r = rows)
         {
-            TensorPrimitives.Add(sum, rows.Slice(t * h, h), sum);
-        }
+            for (var t = 1; t < length; t++)
+            {
+                RowMath.Add(s, r + (t * h), s, h, simd);
+            }
 
-        TensorPrimitives.Divide(sum, length, sum);
+            RowMath.Divide(s, length, h, simd);
+        }
     }
 }

@@ -1,54 +1,77 @@
 using Bge.Core.Kernels;
+using Bge.Core.Pooling;
 
 namespace Bge.Tests.Core.Kernels;
 
-/// <summary>Each fast kernel against its plain reference twin.</summary>
+/// <summary>
+/// Each fast kernel at every width against its plain reference twin and against the scalar path. Widths this CPU does
+/// not accelerate run in .NET's software vectors, so every path is checked on any host.
+/// </summary>
 public sealed class KernelTests
 {
+    private static readonly SimdWidth[] Widths = [SimdWidth.Scalar, SimdWidth.Vector128, SimdWidth.Vector256, SimdWidth.Vector512];
+
     private static float[] Random(int n, int seed, float scale = 1f)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale).ToArray();
     }
 
-    private static readonly int[] Sizes = [1, 7, 33, 385];
-
+    // Rows around every strip (6, 8) and tile (72) edge; K from 1; N around every panel width (2, 8, 16, 32).
     private static IEnumerable<TestCaseData> Shapes() =>
-        from m in Sizes from k in Sizes from n in Sizes select new TestCaseData(m, k, n);
+        from m in new[] { 1, 5, 8, 13, 16, 25, 73, 150 }
+        from k in new[] { 1, 7, 33, 385 }
+        from n in new[] { 1, 7, 17, 33, 100 }
+        select new TestCaseData(m, k, n);
 
     [TestCaseSource(nameof(Shapes))]
-    public void GemmMatchesTheReferenceOnOddShapes(int m, int k, int n)
+    public void GemmAtEveryWidthIsTheScalarPathBitForBitAndNearTheReference(int m, int k, int n)
     {
         var a = Random(m * k, 1);
         var weight = Random(n * k, 2);
         var bias = Random(n, 3);
         var expected = new float[m * n];
         Gemm.Reference(a, m, k, weight, n, bias, expected);
-        var packed = new PackedWeight(weight, bias, n, k);
-        foreach (var (parallelism, vectorized) in new[] { (1, true), (2, true), (1, false) })
+        var scalar = new float[m * n];
+        Gemm.Linear(a, m, new PackedWeight(weight, bias, n, k, SimdWidth.Scalar), scalar, 1);
+        var tolerance = 1e-5 * Math.Sqrt(k) * 4;
+        for (var i = 0; i < expected.Length; i++)
         {
-            var actual = new float[m * n];
-            Gemm.Linear(a, m, packed, actual, parallelism, vectorized);
-            var tolerance = 1e-5 * Math.Sqrt(k) * 4;
-            for (var i = 0; i < expected.Length; i++)
+            Assert.That(scalar[i], Is.EqualTo(expected[i]).Within(tolerance), $"scalar m {m} k {k} n {n} at {i}");
+        }
+
+        foreach (var simd in Widths)
+        {
+            var packed = new PackedWeight(weight, bias, n, k, simd);
+            foreach (var parallelism in new[] { 1, 2 })
             {
-                Assert.That(actual[i], Is.EqualTo(expected[i]).Within(tolerance), $"m {m} k {k} n {n} parallelism {parallelism} vectorized {vectorized} at {i}");
+                var actual = new float[m * n];
+                Gemm.Linear(a, m, packed, actual, parallelism);
+                Assert.That(actual, Is.EqualTo(scalar), $"{simd} m {m} k {k} n {n} parallelism {parallelism}");
             }
         }
     }
 
-    [TestCase(1)]
-    [TestCase(2)]
-    public void GemmWithTheGeluEpilogueEqualsGemmThenGelu(int parallelism)
+    [Test]
+    public void GemmWithTheGeluEpilogueEqualsGemmThenGeluAtEveryWidth([ValueSource(nameof(Widths))] SimdWidth simd, [Values(1, 2)] int parallelism)
     {
         var a = Random(77 * 40, 13);
-        var packed = new PackedWeight(Random(50 * 40, 14, 3f), Random(50, 15), 50, 40);
+        var packed = new PackedWeight(Random(50 * 40, 14, 3f), Random(50, 15), 50, 40, simd);
         var expected = new float[77 * 50];
         Gemm.Linear(a, 77, packed, expected, parallelism);
-        Gelu.InPlace(expected);
+        Gelu.InPlace(expected, simd);
         var fused = new float[77 * 50];
-        Gemm.Linear(a, 77, packed, fused, parallelism, epilogue: Gemm.Epilogue.Gelu);
+        Gemm.Linear(a, 77, packed, fused, parallelism, Gemm.Epilogue.Gelu);
         Assert.That(fused, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void PanelsAndStripsAreSizedPerWidth()
+    {
+        Assert.That(Widths.Select(Gemm.PanelWidth), Is.EqualTo(new[] { 2, 8, 16, 32 }));
+        Assert.That(Gemm.StripRows(SimdWidth.Vector256), Is.EqualTo(6), "16 ymm registers: 12 accumulators + 3");
+        Assert.That(Gemm.StripRows(SimdWidth.Vector512), Is.EqualTo(8), "32 zmm registers: 16 accumulators + 3");
+        Assert.That(Gemm.StripRows(SimdWidth.Vector128), Is.EqualTo(System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported ? 8 : 6));
     }
 
     [Test]
@@ -71,7 +94,7 @@ public sealed class KernelTests
     public void GemmIsDeterministicWhateverTheThreadCount()
     {
         var a = Random(100 * 384, 4);
-        var packed = new PackedWeight(Random(1536 * 384, 5), Random(1536, 6), 1536, 384);
+        var packed = new PackedWeight(Random(1536 * 384, 5), Random(1536, 6), 1536, 384, Simd.Hardware);
         var one = new float[100 * 1536];
         var two = new float[100 * 1536];
         Gemm.Linear(a, 100, packed, one, 1);
@@ -79,36 +102,60 @@ public sealed class KernelTests
         Assert.That(two, Is.EqualTo(one));
     }
 
+    // Lengths around the 4-query block and every key panel (2, 8, 16, 32); head sizes with and without a tail at
+    // each width (48 = 32 + 16 at 512 bits, 12 and 5 leave single features).
     [TestCase(1, 32)]
+    [TestCase(3, 48)]
     [TestCase(7, 32)]
+    [TestCase(17, 12)]
     [TestCase(33, 64)]
     [TestCase(130, 32)]
-    [TestCase(5, 12)]
-    public void AttentionMatchesTheReference(int length, int headSize)
+    [TestCase(5, 5)]
+    public void AttentionAtEveryWidthMatchesTheReferenceAndTheScalarPath(int length, int headSize)
     {
         const int heads = 3;
         var hidden = heads * headSize;
         var qkv = Random(length * 3 * hidden, 7, 3f);
-        var context = new float[length * hidden];
         var scale = 1f / MathF.Sqrt(headSize);
-        var scratch = new float[Attention.ScratchSize(length, headSize)];
-        for (var h = 0; h < heads; h++)
+        float[] Run(SimdWidth simd)
         {
-            Attention.Head(qkv, 3 * hidden, h * headSize, hidden + (h * headSize), (2 * hidden) + (h * headSize), length, headSize, scale, context, hidden, h * headSize, scratch);
+            var context = new float[length * hidden];
+            var scratch = new float[Attention.ScratchSize(length, headSize)];
+            for (var h = 0; h < heads; h++)
+            {
+                Attention.Head(qkv, 3 * hidden, h * headSize, hidden + (h * headSize), (2 * hidden) + (h * headSize), length, headSize, scale, context, hidden, h * headSize, scratch, simd);
+            }
+
+            return context;
         }
 
-        for (var h = 0; h < heads; h++)
+        var scalar = Run(SimdWidth.Scalar);
+        foreach (var simd in Widths)
         {
-            float[] Part(int offset) => Enumerable.Range(0, length).SelectMany(j => qkv.AsSpan((j * 3 * hidden) + offset + (h * headSize), headSize).ToArray()).ToArray();
-            var expected = Attention.Reference(Part(0), Part(hidden), Part(2 * hidden), length, headSize, scale);
-            for (var i = 0; i < length; i++)
+            var context = Run(simd);
+            for (var h = 0; h < heads; h++)
             {
-                for (var t = 0; t < headSize; t++)
+                float[] Part(int offset) => Enumerable.Range(0, length).SelectMany(j => qkv.AsSpan((j * 3 * hidden) + offset + (h * headSize), headSize).ToArray()).ToArray();
+                var expected = Attention.Reference(Part(0), Part(hidden), Part(2 * hidden), length, headSize, scale);
+                for (var i = 0; i < length; i++)
                 {
-                    Assert.That(context[(i * hidden) + (h * headSize) + t], Is.EqualTo(expected[(i * headSize) + t]).Within(2e-5));
+                    for (var t = 0; t < headSize; t++)
+                    {
+                        var at = (i * hidden) + (h * headSize) + t;
+                        Assert.That(context[at], Is.EqualTo(expected[(i * headSize) + t]).Within(2e-5), $"{simd} query {i} head {h} feature {t}");
+                        // Only the softmax's sum is ordered differently per width: a few float ulps of the values at most.
+                        Assert.That(context[at], Is.EqualTo(scalar[at]).Within(4e-6), $"{simd} vs scalar, query {i} head {h} feature {t}");
+                    }
                 }
             }
         }
+    }
+
+    [Test]
+    public void AttentionRefusesBuffersTooSmallForTheSequence()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Attention.Head(new float[10], 3, 0, 1, 2, 4, 1, 1f, new float[4], 1, 0, new float[1], SimdWidth.Vector256));
+        Assert.That(error!.Message, Does.Contain("sequence of 4"));
     }
 
     [Test]
@@ -129,24 +176,46 @@ public sealed class KernelTests
     }
 
     [Test]
-    public void GeluVectorAndScalarPathsMatchTheReference()
+    public void GeluAtEveryWidthMatchesTheReferenceAndIsTheScalarPathBitForBit()
     {
         var values = Random(1000 + 5, 8, 8f);
         var expected = values.Select(Gelu.Reference).ToArray();
-        Gelu.InPlace(values);
-        Assert.That(values, Is.EqualTo(expected).Within(2e-6));
+        var scalar = (float[])values.Clone();
+        Gelu.InPlace(scalar, SimdWidth.Scalar);
+        Assert.That(scalar, Is.EqualTo(expected).Within(2e-6));
+        foreach (var simd in Widths)
+        {
+            var actual = (float[])values.Clone();
+            Gelu.InPlace(actual, simd);
+            Assert.That(actual, Is.EqualTo(scalar), simd.ToString());
+        }
     }
 
-    [Test]
-    public void LayerNormMatchesTheReference()
+    [TestCase(384)]
+    [TestCase(1)]
+    [TestCase(17)]
+    [TestCase(1024)]
+    public void LayerNormAtEveryWidthMatchesTheReferenceWithAndWithoutAResidual(int width)
     {
-        var row = Random(384, 9, 5f);
-        var weight = Random(384, 10);
-        var bias = Random(384, 11);
-        var expected = (float[])row.Clone();
-        LayerNorm.Reference(expected, weight, bias, 1e-12f);
-        LayerNorm.Row(row, weight, bias, 1e-12f);
-        Assert.That(row, Is.EqualTo(expected).Within(1e-5));
+        var row = Random(width, 9, 5f);
+        var residual = Random(width, 16, 2f);
+        var weight = Random(width, 10);
+        var bias = Random(width, 11);
+        var plain = (float[])row.Clone();
+        LayerNorm.Reference(plain, weight, bias, 1e-12f);
+        var summed = row.Zip(residual, (x, r) => x + r).ToArray();
+        LayerNorm.Reference(summed, weight, bias, 1e-12f);
+        foreach (var simd in Widths)
+        {
+            var actual = (float[])row.Clone();
+            LayerNorm.Row(actual, default, weight, bias, 1e-12f, simd);
+            Assert.That(actual, Is.EqualTo(plain).Within(1e-5), $"{simd} without residual");
+            actual = (float[])row.Clone();
+            LayerNorm.Row(actual, residual, weight, bias, 1e-12f, simd);
+            Assert.That(actual, Is.EqualTo(summed).Within(1e-5), $"{simd} with residual");
+        }
+
+        Assert.Throws<ArgumentException>(() => LayerNorm.Row(new float[width], new float[width + 1], weight, bias, 1e-12f, SimdWidth.Vector256));
     }
 
     [Test]
@@ -165,15 +234,61 @@ public sealed class KernelTests
         Assert.That(Softmax.Exp(-1000f), Is.EqualTo(MathF.Exp(-30f)).Within(1e-20), "floored, never subnormal");
     }
 
-    [Test]
-    public void SoftmaxMatchesTheReferenceAndSurvivesLargeScores()
+    [TestCase(1)]
+    [TestCase(3)]
+    [TestCase(17)]
+    [TestCase(77)]
+    public void SoftmaxAtEveryWidthMatchesTheReferenceAndSurvivesLargeScores(int length)
     {
-        var row = Random(77, 12, 50f);
-        row[3] = 1e4f;
+        var row = Random(length, 12, 50f);
+        row[length / 2] = 1e4f;
         var expected = (float[])row.Clone();
         Softmax.Reference(expected);
-        Softmax.InPlace(row);
-        Assert.That(row, Is.EqualTo(expected).Within(1e-6));
-        Assert.That(row.Sum(), Is.EqualTo(1f).Within(1e-5));
+        foreach (var simd in Widths)
+        {
+            var actual = (float[])row.Clone();
+            Softmax.InPlace(actual, simd);
+            Assert.That(actual, Is.EqualTo(expected).Within(1e-6), simd.ToString());
+            Assert.That(actual.Sum(), Is.EqualTo(1f).Within(1e-5), simd.ToString());
+        }
+    }
+
+    [Test]
+    public void MeanPoolingIsTheSameAtEveryWidthAndL2NormalizeGivesUnitLength()
+    {
+        const int hidden = 37;
+        var data = Random(5 * hidden, 17, 3f);
+        var states = new Bge.Core.Model.HiddenStates(data, hidden, [0, 1, 5]);
+        var expected = Enumerable.Range(0, hidden).Select(f => (float)Enumerable.Range(1, 4).Average(t => (double)data[(t * hidden) + f])).ToArray();
+        var scalar = new float[hidden];
+        Poolings.For(Bge.Weights.PoolingMode.Mean, SimdWidth.Scalar).Pool(states, 1, scalar);
+        Assert.That(scalar, Is.EqualTo(expected).Within(1e-6));
+        foreach (var simd in Widths)
+        {
+            var mean = new float[hidden];
+            Poolings.For(Bge.Weights.PoolingMode.Mean, simd).Pool(states, 1, mean);
+            Assert.That(mean, Is.EqualTo(scalar), simd.ToString());
+            L2Normalize.InPlace(mean, simd);
+            Assert.That(Math.Sqrt(mean.Sum(v => (double)v * v)), Is.EqualTo(1.0).Within(1e-6), simd.ToString());
+            var zero = new float[hidden];
+            L2Normalize.InPlace(zero, simd);
+            Assert.That(zero, Has.All.EqualTo(0f), "a zero vector stays zero");
+        }
+    }
+
+    [Test]
+    public void TheCpuDecisionIsAnAcceleratedWidthAndWidthsParse()
+    {
+        Assert.That(Simd.IsAccelerated(Simd.Hardware), Is.True);
+        Assert.That(Simd.IsAccelerated(SimdWidth.Scalar), Is.True);
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            Assert.That(Simd.Hardware, Is.EqualTo(SimdWidth.Vector512));
+        }
+
+        TestContext.Out.WriteLine($"this CPU: {Simd.Describe(Simd.Hardware)}");
+        Assert.That(new[] { "512", "256", " 128 ", "Scalar", "0" }.Select(Simd.Parse), Is.EqualTo(new[] { SimdWidth.Vector512, SimdWidth.Vector256, SimdWidth.Vector128, SimdWidth.Scalar, SimdWidth.Scalar }));
+        var error = Assert.Throws<ArgumentException>(() => Simd.Parse("avx"));
+        Assert.That(error!.Message, Does.Contain("'avx'").And.Contain("512, 256, 128 or scalar"));
     }
 }

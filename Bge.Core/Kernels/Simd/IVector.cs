@@ -1,0 +1,70 @@
+namespace Bge.Core.Kernels;
+
+/// <summary>
+/// What the kernels need of a float vector, so each kernel is written once and compiled for each width
+/// (<see cref="Vec128"/>, <see cref="Vec256"/>, <see cref="Vec512"/>). The implementations are single-field
+/// wrappers with inlined members: the JIT specializes a generic kernel per width and the wrapper disappears.
+/// </summary>
+internal unsafe interface IVector<TSelf>
+    where TSelf : unmanaged, IVector<TSelf>
+{
+    /// <summary>Floats per vector.</summary>
+    static abstract int Count { get; }
+
+    /// <summary>The width this type stands for.</summary>
+    static abstract SimdWidth Width { get; }
+
+    static abstract TSelf Zero { get; }
+
+    static abstract TSelf Create(float value);
+
+    /// <summary>Count floats from <paramref name="source"/> (no alignment needed).</summary>
+    static abstract TSelf Load(float* source);
+
+    static abstract void Store(TSelf value, float* destination);
+
+    /// <summary>a·b + c, fused where the CPU fuses (see <see cref="Simd.HasFusedMultiplyAdd"/>).</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
+
+    static abstract TSelf Max(TSelf a, TSelf b);
+
+    static abstract TSelf Min(TSelf a, TSelf b);
+
+    /// <summary>Rounds to the nearest integer, ties to even.</summary>
+    static abstract TSelf Round(TSelf value);
+
+    /// <summary>2ⁿ for integer-valued n in the normal range, built in the exponent field.</summary>
+    static abstract TSelf Pow2(TSelf n);
+
+    /// <summary>erf of each element, evaluated in double (see <see cref="Kernels.Erf"/>).</summary>
+    static abstract TSelf Erf(TSelf value);
+
+    /// <summary>The sum of the elements.</summary>
+    static abstract float Sum(TSelf value);
+
+    /// <summary>The largest element.</summary>
+    static abstract float MaxElement(TSelf value);
+
+    static abstract TSelf operator +(TSelf left, TSelf right);
+
+    static abstract TSelf operator -(TSelf left, TSelf right);
+
+    static abstract TSelf operator *(TSelf left, TSelf right);
+
+    static abstract TSelf operator /(TSelf left, TSelf right);
+}
+
+/// <summary>What <see cref="Kernels.Erf"/>'s polynomial needs of a double vector.</summary>
+internal interface IDoubleVector<TSelf>
+    where TSelf : unmanaged, IDoubleVector<TSelf>
+{
+    static abstract TSelf Create(double value);
+
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
+
+    static abstract TSelf Clamp(TSelf value, TSelf min, TSelf max);
+
+    static abstract TSelf operator *(TSelf left, TSelf right);
+
+    static abstract TSelf operator /(TSelf left, TSelf right);
+}
