@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Bge.Core;
+using Bge.Core.Kernels;
 using Bge.Core.Model;
 using Bge.Core.Pooling;
 using Bge.Tokenizer;
@@ -10,27 +11,29 @@ namespace Bge.Tests.Core;
 /// <summary>Pooled embeddings against Hugging Face's tokenizer + ONNX Runtime (../shared/golden).</summary>
 public sealed class GoldenEmbeddingTests
 {
-    private static readonly Dictionary<string, Embedder> Embedders = [];
+    private static readonly Dictionary<(string, SimdWidth?), Embedder> Embedders = [];
 
-    internal static Embedder Load(string model)
+    /// <summary>The model at <paramref name="simd"/> (null: the process default), loaded once per test run.</summary>
+    internal static Embedder Load(string model, SimdWidth? simd = null)
     {
         lock (Embedders)
         {
-            if (!Embedders.TryGetValue(model, out var embedder))
+            if (!Embedders.TryGetValue((model, simd), out var embedder))
             {
-                embedder = Embedder.Load(TestPaths.Model(model), new EmbedderOptions { Warning = _ => { } });
-                Embedders[model] = embedder;
+                embedder = Embedder.Load(TestPaths.Model(model), new EmbedderOptions { Warning = _ => { }, Simd = simd });
+                Embedders[(model, simd)] = embedder;
             }
 
             return embedder;
         }
     }
 
-    private static IEnumerable<TestCaseData> Cases()
-    {
-        yield return new TestCaseData("snowflake-arctic-embed-xs", "arctic-xs.jsonl");
-        yield return new TestCaseData("all-MiniLM-L6-v2", "minilm.jsonl");
-    }
+    private static readonly SimdWidth[] Widths = [SimdWidth.Vector512, SimdWidth.Vector256, SimdWidth.Vector128, SimdWidth.Scalar];
+
+    private static IEnumerable<TestCaseData> Cases() =>
+        from simd in Widths
+        from model in new[] { ("snowflake-arctic-embed-xs", "arctic-xs.jsonl"), ("all-MiniLM-L6-v2", "minilm.jsonl") }
+        select new TestCaseData(model.Item1, model.Item2, simd);
 
     internal static (double Cosine, double MaxAbs) Compare(ReadOnlySpan<float> ours, float[] reference)
     {
@@ -44,21 +47,32 @@ public sealed class GoldenEmbeddingTests
         return (cosine, maxAbs);
     }
 
+    /// <summary>
+    /// At every width (those this CPU lacks run in software): each golden line alone, then the lines shuffled into
+    /// batches of 16 mixed lengths, whose vectors must be bit-identical to the same text's alone.
+    /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void EveryGoldenLineMatchesInBothPoolingsOneAtATimeAndInMixedBatches(string model, string file)
+    public void EveryGoldenLineMatchesInBothPoolingsOneAtATimeAndInMixedBatchesAtEveryWidth(string model, string file, SimdWidth simd)
     {
         var golden = Golden.Read(file);
-        var embedder = Load(model);
+        var embedder = Load(model, simd);
+        Assert.That(embedder.Model.Simd, Is.EqualTo(simd));
         double worstCosine = 1, worstAbs = 0;
         var failures = new List<string>();
+        var alone = new Dictionary<(GoldenLine, PoolingMode), float[]>();
 
         void Check(HiddenStates states, int b, GoldenLine line, string how)
         {
             foreach (var pooling in new[] { PoolingMode.Cls, PoolingMode.Mean })
             {
                 var vector = new float[embedder.Dimension];
-                Poolings.For(pooling).Pool(states, b, vector);
-                L2Normalize.InPlace(vector);
+                Poolings.For(pooling, simd).Pool(states, b, vector);
+                L2Normalize.InPlace(vector, simd);
+                if (!alone.TryAdd((line, pooling), vector) && !alone[(line, pooling)].AsSpan().SequenceEqual(vector))
+                {
+                    failures.Add($"{how} {pooling} {line}: not bit-identical to the text alone");
+                }
+
                 var (cosine, maxAbs) = Compare(vector, pooling == PoolingMode.Cls ? line.Cls! : line.Mean!);
                 worstCosine = Math.Min(worstCosine, cosine);
                 worstAbs = Math.Max(worstAbs, maxAbs);
@@ -87,7 +101,7 @@ public sealed class GoldenEmbeddingTests
             }
         }
 
-        TestContext.Out.WriteLine($"{model}: worst cosine {worstCosine:F8}, worst max abs {worstAbs:E2} over {golden.Count} lines ×2");
+        TestContext.Out.WriteLine($"{model} at {simd}: worst cosine {worstCosine:F8}, worst max abs {worstAbs:E2} over {golden.Count} lines ×2");
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
     }
 
