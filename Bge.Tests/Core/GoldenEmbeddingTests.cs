@@ -105,6 +105,38 @@ public sealed class GoldenEmbeddingTests
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
     }
 
+    /// <summary>
+    /// A quick check of the process's own width (<see cref="Simd.Default"/>) on the first 40 golden lines of each
+    /// model, alone and as one batch: what an emulated ARM64 run (NEON) can afford where the full set takes too long.
+    /// </summary>
+    [Test]
+    public void ASampleOfGoldenLinesMatchesAtTheDefaultWidth()
+    {
+        foreach (var (model, file) in new[] { ("snowflake-arctic-embed-xs", "arctic-xs.jsonl"), ("all-MiniLM-L6-v2", "minilm.jsonl") })
+        {
+            var golden = Golden.Read(file).Take(40).ToList();
+            var embedder = Load(model);
+            TestContext.Out.WriteLine($"{model} at {Simd.Describe(embedder.Model.Simd)}");
+            var together = embedder.Model.Forward(TokenBatch.FromIds(golden.Select(l => l.Ids).ToList()), 2);
+            for (var i = 0; i < golden.Count; i++)
+            {
+                var alone = embedder.Model.Forward(TokenBatch.FromIds([golden[i].Ids]), 2);
+                foreach (var pooling in new[] { PoolingMode.Cls, PoolingMode.Mean })
+                {
+                    var (single, batched) = (new float[embedder.Dimension], new float[embedder.Dimension]);
+                    Poolings.For(pooling, embedder.Model.Simd).Pool(alone, 0, single);
+                    Poolings.For(pooling, embedder.Model.Simd).Pool(together, i, batched);
+                    L2Normalize.InPlace(single, embedder.Model.Simd);
+                    L2Normalize.InPlace(batched, embedder.Model.Simd);
+                    Assert.That(batched, Is.EqualTo(single), $"{model} {pooling} {golden[i]}: batched differs from alone");
+                    var (cosine, maxAbs) = Compare(single, pooling == PoolingMode.Cls ? golden[i].Cls! : golden[i].Mean!);
+                    Assert.That(cosine, Is.GreaterThanOrEqualTo(0.99999), $"{model} {pooling} {golden[i]}");
+                    Assert.That(maxAbs, Is.LessThanOrEqualTo(1e-4), $"{model} {pooling} {golden[i]}");
+                }
+            }
+        }
+    }
+
     [Test]
     public void EmbedderFromTextMatchesTheGoldenTrainedPooling()
     {
