@@ -70,6 +70,7 @@ internal static class EmbedCommand
         var c = CultureInfo.InvariantCulture;
         var config = embedder.Model.Config;
         Console.WriteLine($"model: {name} ({config.NumHiddenLayers} layers, hidden {config.HiddenSize}), pooling {(options.Pooling ?? embedder.TrainedPooling).ToString().ToLowerInvariant()}, {(options.Normalize ? "L2-normalized" : "not normalized")}");
+        Console.WriteLine($"kernels: {Bge.Core.Kernels.Simd.Describe(embedder.Model.Simd)}");
         Console.WriteLine($"embeddings: shape ({embeddings.Rows}, {embeddings.Columns})");
         for (var i = 0; i < embeddings.Rows; i++)
         {

@@ -42,7 +42,7 @@ internal static class EvalCommand
 
             if (!parse.GetValue(json))
             {
-                Console.WriteLine($"STS-B test, {pairs.Count} pairs: Spearman correlation of cosine similarity with the gold score, × 100");
+                Console.WriteLine($"STS-B test, {pairs.Count} pairs: Spearman correlation of cosine similarity with the gold score, × 100 (kernels: {Bge.Core.Kernels.Simd.Describe(Bge.Core.Kernels.Simd.Default)})");
                 Console.WriteLine($"| {"model",-28} | {"pooling",-7} | {"Spearman",8} |");
                 Console.WriteLine($"|{new string('-', 30)}|{new string('-', 9)}|{new string('-', 10)}|");
                 foreach (var (model, mode, value) in results)
@@ -89,7 +89,7 @@ internal static class EvalCommand
             if (!parse.GetValue(json))
             {
                 var c = CultureInfo.InvariantCulture;
-                Console.WriteLine($"Paraphrase retrieval, {task.Queries.Count} queries over {task.Corpus.Count} STS-B sentences, queries {(withInstruction ? "with" : "without")} the model's instruction; × 100");
+                Console.WriteLine($"Paraphrase retrieval, {task.Queries.Count} queries over {task.Corpus.Count} STS-B sentences, queries {(withInstruction ? "with" : "without")} the model's instruction; × 100 (kernels: {Bge.Core.Kernels.Simd.Describe(Bge.Core.Kernels.Simd.Default)})");
                 Console.WriteLine($"| {"model",-28} | {"pooling",-7} | {"R@1",6} | {"R@10",6} | {"MRR@10",6} |");
                 Console.WriteLine($"|{new string('-', 30)}|{new string('-', 9)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|");
                 foreach (var (model, mode, r) in rows)

@@ -36,6 +36,30 @@ public sealed class EmbedCommandTests
     }
 
     [Test]
+    public void PrintsTheKernelWidthAndBgeSimdPicksAnotherOrIsRefusedNamingTheVariable()
+    {
+        var (exit, output, _) = Run("embed", "--model", TestPaths.Arctic, "embedding");
+        Assert.That(exit, Is.Zero);
+        Assert.That(output, Does.Contain("kernels: " + Bge.Core.Kernels.Simd.Describe(Bge.Core.Kernels.Simd.Default)));
+        var previous = Environment.GetEnvironmentVariable("BGE_SIMD");
+        try
+        {
+            Environment.SetEnvironmentVariable("BGE_SIMD", "128");
+            (exit, output, _) = Run("embed", "--model", TestPaths.Arctic, "embedding");
+            Assert.That(exit, Is.Zero);
+            Assert.That(output, Does.Contain("kernels: 128-bit"));
+            Environment.SetEnvironmentVariable("BGE_SIMD", "avx9");
+            (exit, _, var error) = Run("embed", "--model", TestPaths.Arctic, "embedding");
+            Assert.That(exit, Is.EqualTo(2));
+            Assert.That(error, Does.Contain("BGE_SIMD='avx9'").And.Contain("512, 256, 128 or scalar"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("BGE_SIMD", previous);
+        }
+    }
+
+    [Test]
     public void FileModeWritesOneVectorPerLineInInputOrderWithTheRequestedOptions()
     {
         var dir = Directory.CreateTempSubdirectory("bge-embed-").FullName;
