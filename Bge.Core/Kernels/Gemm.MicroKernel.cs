@@ -20,7 +20,9 @@ public static partial class Gemm
         V.Count == 16 || (V.Count == 4 && AdvSimd.Arm64.IsSupported) ? 8 : 6;
 
     // C[rows × 2V] = init + strip · panel, init rows ldi apart (0: one bias row for all). Eight-row code is removed
-    // by the JIT where the strip has six. Not inlined: on its own it keeps every pointer in a register.
+    // by the JIT where the strip has six. Not inlined: on its own it keeps every pointer in a register. The weight
+    // comes first in each multiply-add: the JIT then accumulates in place (vfmadd231) instead of into the dying
+    // broadcast register plus a move back.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel<V>(float* a, int depth, float* w, float* c, int ldc, float* init, int ldi)
         where V : unmanaged, IVector<V>
@@ -50,31 +52,31 @@ public static partial class Gemm
             var w0 = V.Load(w);
             var w1 = V.Load(w + n);
             var x = V.Create(a[0]);
-            c00 = V.MultiplyAdd(x, w0, c00);
-            c01 = V.MultiplyAdd(x, w1, c01);
+            c00 = V.MultiplyAdd(w0, x, c00);
+            c01 = V.MultiplyAdd(w1, x, c01);
             x = V.Create(a[1]);
-            c10 = V.MultiplyAdd(x, w0, c10);
-            c11 = V.MultiplyAdd(x, w1, c11);
+            c10 = V.MultiplyAdd(w0, x, c10);
+            c11 = V.MultiplyAdd(w1, x, c11);
             x = V.Create(a[2]);
-            c20 = V.MultiplyAdd(x, w0, c20);
-            c21 = V.MultiplyAdd(x, w1, c21);
+            c20 = V.MultiplyAdd(w0, x, c20);
+            c21 = V.MultiplyAdd(w1, x, c21);
             x = V.Create(a[3]);
-            c30 = V.MultiplyAdd(x, w0, c30);
-            c31 = V.MultiplyAdd(x, w1, c31);
+            c30 = V.MultiplyAdd(w0, x, c30);
+            c31 = V.MultiplyAdd(w1, x, c31);
             x = V.Create(a[4]);
-            c40 = V.MultiplyAdd(x, w0, c40);
-            c41 = V.MultiplyAdd(x, w1, c41);
+            c40 = V.MultiplyAdd(w0, x, c40);
+            c41 = V.MultiplyAdd(w1, x, c41);
             x = V.Create(a[5]);
-            c50 = V.MultiplyAdd(x, w0, c50);
-            c51 = V.MultiplyAdd(x, w1, c51);
+            c50 = V.MultiplyAdd(w0, x, c50);
+            c51 = V.MultiplyAdd(w1, x, c51);
             if (rows == 8)
             {
                 x = V.Create(a[6]);
-                c60 = V.MultiplyAdd(x, w0, c60);
-                c61 = V.MultiplyAdd(x, w1, c61);
+                c60 = V.MultiplyAdd(w0, x, c60);
+                c61 = V.MultiplyAdd(w1, x, c61);
                 x = V.Create(a[7]);
-                c70 = V.MultiplyAdd(x, w0, c70);
-                c71 = V.MultiplyAdd(x, w1, c71);
+                c70 = V.MultiplyAdd(w0, x, c70);
+                c71 = V.MultiplyAdd(w1, x, c71);
             }
         }
 

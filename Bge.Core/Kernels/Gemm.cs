@@ -114,6 +114,7 @@ public static partial class Gemm
     private static unsafe void Multiply<V>(Operands o, int parallelism, Epilogue epilogue)
         where V : unmanaged, IVector<V>
     {
+        parallelism = WorkerTeam.ThreadsFor((long)o.M * o.K * o.N, parallelism);
         var width = 2 * V.Count;
         var panelCount = (o.N + width - 1) / width;
         var (rowTiles, tileRows) = RowTiles(o.M, Strip<V>(), parallelism);

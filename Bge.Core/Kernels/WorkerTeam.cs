@@ -27,6 +27,17 @@ internal static class WorkerTeam
     [ThreadStatic]
     private static bool _isWorker;
 
+    // Below this many multiply-adds per thread an operation runs on fewer threads: handing work to another core and
+    // waiting for it costs a few microseconds, as long as half a million multiply-adds take at 256 bits.
+    private const long MinMultiplyAddsPerThread = 500_000;
+
+    /// <summary>
+    /// How many of <paramref name="parallelism"/> threads an operation of <paramref name="multiplyAdds"/> should use,
+    /// so that a small operation (a short text's) never runs slower for having more threads.
+    /// </summary>
+    public static int ThreadsFor(long multiplyAdds, int parallelism) =>
+        (int)Math.Clamp(multiplyAdds / MinMultiplyAddsPerThread, 1, Math.Max(1, parallelism));
+
     /// <summary>Calls <paramref name="body"/> for 0 ≤ i &lt; <paramref name="count"/> on at most <paramref name="parallelism"/> threads.</summary>
     public static void For(int count, int parallelism, Action<int> body)
     {

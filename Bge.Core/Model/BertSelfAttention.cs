@@ -44,6 +44,14 @@ internal sealed class BertSelfAttention
         var tokens = sequenceStarts[^1];
         _queryKeyValue.Forward(hidden, tokens, qkv, parallelism);
         var sequences = sequenceStarts.Length - 1;
+        var work = 0L;
+        for (var b = 0; b < sequences; b++)
+        {
+            var length = (long)(sequenceStarts[b + 1] - sequenceStarts[b]);
+            work += 2 * length * length * _hidden;
+        }
+
+        parallelism = WorkerTeam.ThreadsFor(work, parallelism);
         unsafe
         {
             fixed (float* pq = qkv, pc = context)

@@ -35,7 +35,11 @@ public static class Simd
     public static SimdWidth Hardware { get; } = Detect();
 
     /// <summary>Whether the CPU fuses multiply and add (x86 FMA, always on ARM64); without it the kernels round the product first.</summary>
-    internal static bool HasFusedMultiplyAdd { get; } = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+    /// <remarks>
+    /// Computed on each read, never stored: the JIT folds it to a constant, where a static field read from a kernel
+    /// compiled before this class is initialized would leave a class-initialization call inside the kernel's loop.
+    /// </remarks>
+    internal static bool HasFusedMultiplyAdd => System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
 
     /// <summary><see cref="Hardware"/>, or the width <c>BGE_SIMD</c> names.</summary>
     /// <exception cref="ArgumentException"><c>BGE_SIMD</c> holds something else than 512, 256, 128 or scalar.</exception>
