@@ -70,7 +70,7 @@ public static class Simd
         {
             SimdWidth.Vector512 => "512-bit (AVX-512)",
             SimdWidth.Vector256 => "256-bit (AVX2+FMA)",
-            SimdWidth.Vector128 => System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "128-bit (NEON)" : "128-bit (SSE)",
+            SimdWidth.Vector128 => System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "128-bit (NEON)" : "128-bit (x86 SSE/AVX)",
             _ => "scalar",
         };
         return IsAccelerated(width) ? name : $"{name}, in software: this CPU accelerates {Describe(Hardware)} at most";
