@@ -26,14 +26,16 @@ internal unsafe interface IVector<TSelf>
     /// <summary>a·b + c, fused where the CPU fuses (see <see cref="Simd.HasFusedMultiplyAdd"/>).</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
+    /// <summary>The larger of each pair, as the CPU's own instruction gives it (which one on NaN or ±0 is the platform's).</summary>
     static abstract TSelf Max(TSelf a, TSelf b);
 
+    /// <summary>The smaller of each pair, as the CPU's own instruction gives it.</summary>
     static abstract TSelf Min(TSelf a, TSelf b);
 
     /// <summary>Rounds to the nearest integer, ties to even.</summary>
     static abstract TSelf Round(TSelf value);
 
-    /// <summary>2ⁿ for integer-valued n in the normal range, built in the exponent field.</summary>
+    /// <summary>2ⁿ for integer-valued n in the normal range, built in the exponent field (the CPU's own conversion: n must be in range).</summary>
     static abstract TSelf Pow2(TSelf n);
 
     /// <summary>erf of each element, evaluated in double (see <see cref="Kernels.Erf"/>).</summary>

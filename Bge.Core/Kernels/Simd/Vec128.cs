@@ -33,16 +33,16 @@ internal readonly unsafe struct Vec128 : IVector<Vec128>
         new(Simd.HasFusedMultiplyAdd ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : (a._v * b._v) + c._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec128 Max(Vec128 a, Vec128 b) => new(Vector128.Max(a._v, b._v));
+    public static Vec128 Max(Vec128 a, Vec128 b) => new(Vector128.MaxNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec128 Min(Vec128 a, Vec128 b) => new(Vector128.Min(a._v, b._v));
+    public static Vec128 Min(Vec128 a, Vec128 b) => new(Vector128.MinNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec128 Round(Vec128 value) => new(Vector128.Round(value._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec128 Pow2(Vec128 n) => new(Vector128.ShiftLeft(Vector128.ConvertToInt32(n._v) + Vector128.Create(127), 23).AsSingle());
+    public static Vec128 Pow2(Vec128 n) => new(Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n._v) + Vector128.Create(127), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec128 Erf(Vec128 value)
@@ -83,7 +83,7 @@ internal readonly struct Double128(Vector128<double> value) : IDoubleVector<Doub
         new(Simd.HasFusedMultiplyAdd ? Vector128.FusedMultiplyAdd(a.Value, b.Value, c.Value) : (a.Value * b.Value) + c.Value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Double128 Clamp(Double128 value, Double128 min, Double128 max) => new(Vector128.Clamp(value.Value, min.Value, max.Value));
+    public static Double128 Clamp(Double128 value, Double128 min, Double128 max) => new(Vector128.ClampNative(value.Value, min.Value, max.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Double128 operator *(Double128 left, Double128 right) => new(left.Value * right.Value);

@@ -33,16 +33,16 @@ internal readonly unsafe struct Vec256 : IVector<Vec256>
         new(Simd.HasFusedMultiplyAdd ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : (a._v * b._v) + c._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec256 Max(Vec256 a, Vec256 b) => new(Vector256.Max(a._v, b._v));
+    public static Vec256 Max(Vec256 a, Vec256 b) => new(Vector256.MaxNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec256 Min(Vec256 a, Vec256 b) => new(Vector256.Min(a._v, b._v));
+    public static Vec256 Min(Vec256 a, Vec256 b) => new(Vector256.MinNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec256 Round(Vec256 value) => new(Vector256.Round(value._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec256 Pow2(Vec256 n) => new(Vector256.ShiftLeft(Vector256.ConvertToInt32(n._v) + Vector256.Create(127), 23).AsSingle());
+    public static Vec256 Pow2(Vec256 n) => new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n._v) + Vector256.Create(127), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec256 Erf(Vec256 value)
@@ -83,7 +83,7 @@ internal readonly struct Double256(Vector256<double> value) : IDoubleVector<Doub
         new(Simd.HasFusedMultiplyAdd ? Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value) : (a.Value * b.Value) + c.Value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Double256 Clamp(Double256 value, Double256 min, Double256 max) => new(Vector256.Clamp(value.Value, min.Value, max.Value));
+    public static Double256 Clamp(Double256 value, Double256 min, Double256 max) => new(Vector256.ClampNative(value.Value, min.Value, max.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Double256 operator *(Double256 left, Double256 right) => new(left.Value * right.Value);

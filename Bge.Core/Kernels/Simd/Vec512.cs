@@ -33,16 +33,16 @@ internal readonly unsafe struct Vec512 : IVector<Vec512>
         new(Simd.HasFusedMultiplyAdd ? Vector512.FusedMultiplyAdd(a._v, b._v, c._v) : (a._v * b._v) + c._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec512 Max(Vec512 a, Vec512 b) => new(Vector512.Max(a._v, b._v));
+    public static Vec512 Max(Vec512 a, Vec512 b) => new(Vector512.MaxNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec512 Min(Vec512 a, Vec512 b) => new(Vector512.Min(a._v, b._v));
+    public static Vec512 Min(Vec512 a, Vec512 b) => new(Vector512.MinNative(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec512 Round(Vec512 value) => new(Vector512.Round(value._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec512 Pow2(Vec512 n) => new(Vector512.ShiftLeft(Vector512.ConvertToInt32(n._v) + Vector512.Create(127), 23).AsSingle());
+    public static Vec512 Pow2(Vec512 n) => new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n._v) + Vector512.Create(127), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec512 Erf(Vec512 value)
@@ -83,7 +83,7 @@ internal readonly struct Double512(Vector512<double> value) : IDoubleVector<Doub
         new(Simd.HasFusedMultiplyAdd ? Vector512.FusedMultiplyAdd(a.Value, b.Value, c.Value) : (a.Value * b.Value) + c.Value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Double512 Clamp(Double512 value, Double512 min, Double512 max) => new(Vector512.Clamp(value.Value, min.Value, max.Value));
+    public static Double512 Clamp(Double512 value, Double512 min, Double512 max) => new(Vector512.ClampNative(value.Value, min.Value, max.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Double512 operator *(Double512 left, Double512 right) => new(left.Value * right.Value);
