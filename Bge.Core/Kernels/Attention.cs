@@ -4,8 +4,8 @@ namespace Bge.Core.Kernels;
 
 /// <summary>
 /// Scaled dot-product attention for one head of one sequence: softmax(Q·Kᵀ·scale)·V over the sequence's own
-/// tokens. Keys are packed once, pre-scaled, as panels of two vectors' worth of keys ([d × 2V]); then four queries
-/// at a time get their scores from a 4 × 2V register-blocked kernel, a softmax, and their context from a 4 × 2V
+/// tokens. Keys are packed once, pre-scaled, as panels of two vectors' worth of keys ([d × 2V]); then six queries
+/// at a time get their scores from a 6 × 2V register-blocked kernel, a softmax, and their context from a 6 × 2V
 /// kernel that reads the probability rows and the values in place. Small register blocks suit attention's shapes
 /// (depth d for the scores, width d for the context), where packing the operands would cost as much as the
 /// products. The same code runs at every width (the scalar path is its one-float instance); each score and each
@@ -14,7 +14,7 @@ namespace Bge.Core.Kernels;
 /// </summary>
 public static class Attention
 {
-    private const int Rows = 4;
+    private const int Rows = 6;
     private const int MaxPanel = 2 * 16;
 
     private static int Padded(int n, int width) => (n + width - 1) / width * width;
@@ -115,7 +115,7 @@ public static class Attention
                 Scores<V>(queries, keys + (p * d), d, scores + p, padded);
             }
 
-            // All four rows, duplicates included: a duplicate then writes exactly what its original writes.
+            // All six rows, duplicates included: a duplicate then writes exactly what its original writes.
             for (var r = 0; r < Rows; r++)
             {
                 Softmax.InPlace(scores + (r * padded), length, V.Width);
@@ -131,8 +131,9 @@ public static class Attention
         where V : unmanaged, IVector<V>
     {
         var n = V.Count;
-        float* q0 = queries[0], q1 = queries[1], q2 = queries[2], q3 = queries[3];
+        float* q0 = queries[0], q1 = queries[1], q2 = queries[2], q3 = queries[3], q4 = queries[4], q5 = queries[5];
         V s00 = V.Zero, s01 = V.Zero, s10 = V.Zero, s11 = V.Zero, s20 = V.Zero, s21 = V.Zero, s30 = V.Zero, s31 = V.Zero;
+        V s40 = V.Zero, s41 = V.Zero, s50 = V.Zero, s51 = V.Zero;
         for (var t = 0; t < d; t++, panel += 2 * n)
         {
             var k0 = V.Load(panel);
@@ -149,6 +150,12 @@ public static class Attention
             x = V.Create(q3[t]);
             s30 = V.MultiplyAdd(x, k0, s30);
             s31 = V.MultiplyAdd(x, k1, s31);
+            x = V.Create(q4[t]);
+            s40 = V.MultiplyAdd(x, k0, s40);
+            s41 = V.MultiplyAdd(x, k1, s41);
+            x = V.Create(q5[t]);
+            s50 = V.MultiplyAdd(x, k0, s50);
+            s51 = V.MultiplyAdd(x, k1, s51);
         }
 
         V.Store(s00, scores);
@@ -159,6 +166,10 @@ public static class Attention
         V.Store(s21, scores + (2 * ldScores) + n);
         V.Store(s30, scores + (3 * ldScores));
         V.Store(s31, scores + (3 * ldScores) + n);
+        V.Store(s40, scores + (4 * ldScores));
+        V.Store(s41, scores + (4 * ldScores) + n);
+        V.Store(s50, scores + (5 * ldScores));
+        V.Store(s51, scores + (5 * ldScores) + n);
     }
 
     // output_r[f] = Σ_j p[r, j] · V[j, f]: two vectors of features at a time, then one, then single features.
@@ -167,11 +178,12 @@ public static class Attention
         where V : unmanaged, IVector<V>
     {
         var n = V.Count;
-        float* p0 = p, p1 = p + ldp, p2 = p + (2 * ldp), p3 = p + (3 * ldp);
+        float* p0 = p, p1 = p + ldp, p2 = p + (2 * ldp), p3 = p + (3 * ldp), p4 = p + (4 * ldp), p5 = p + (5 * ldp);
         var f = 0;
         for (; f + (2 * n) <= d; f += 2 * n)
         {
             V o00 = V.Zero, o01 = V.Zero, o10 = V.Zero, o11 = V.Zero, o20 = V.Zero, o21 = V.Zero, o30 = V.Zero, o31 = V.Zero;
+            V o40 = V.Zero, o41 = V.Zero, o50 = V.Zero, o51 = V.Zero;
             var v = values + f;
             for (var j = 0; j < length; j++, v += d)
             {
@@ -189,6 +201,12 @@ public static class Attention
                 x = V.Create(p3[j]);
                 o30 = V.MultiplyAdd(x, v0, o30);
                 o31 = V.MultiplyAdd(x, v1, o31);
+                x = V.Create(p4[j]);
+                o40 = V.MultiplyAdd(x, v0, o40);
+                o41 = V.MultiplyAdd(x, v1, o41);
+                x = V.Create(p5[j]);
+                o50 = V.MultiplyAdd(x, v0, o50);
+                o51 = V.MultiplyAdd(x, v1, o51);
             }
 
             V.Store(o00, outputs[0] + f);
@@ -199,11 +217,15 @@ public static class Attention
             V.Store(o21, outputs[2] + f + n);
             V.Store(o30, outputs[3] + f);
             V.Store(o31, outputs[3] + f + n);
+            V.Store(o40, outputs[4] + f);
+            V.Store(o41, outputs[4] + f + n);
+            V.Store(o50, outputs[5] + f);
+            V.Store(o51, outputs[5] + f + n);
         }
 
         for (; f + n <= d; f += n)
         {
-            V o0 = V.Zero, o1 = V.Zero, o2 = V.Zero, o3 = V.Zero;
+            V o0 = V.Zero, o1 = V.Zero, o2 = V.Zero, o3 = V.Zero, o4 = V.Zero, o5 = V.Zero;
             var v = values + f;
             for (var j = 0; j < length; j++, v += d)
             {
@@ -212,12 +234,16 @@ public static class Attention
                 o1 = V.MultiplyAdd(V.Create(p1[j]), v0, o1);
                 o2 = V.MultiplyAdd(V.Create(p2[j]), v0, o2);
                 o3 = V.MultiplyAdd(V.Create(p3[j]), v0, o3);
+                o4 = V.MultiplyAdd(V.Create(p4[j]), v0, o4);
+                o5 = V.MultiplyAdd(V.Create(p5[j]), v0, o5);
             }
 
             V.Store(o0, outputs[0] + f);
             V.Store(o1, outputs[1] + f);
             V.Store(o2, outputs[2] + f);
             V.Store(o3, outputs[3] + f);
+            V.Store(o4, outputs[4] + f);
+            V.Store(o5, outputs[5] + f);
         }
 
         for (; f < d; f++)

@@ -102,7 +102,7 @@ public sealed class KernelTests
         Assert.That(two, Is.EqualTo(one));
     }
 
-    // Lengths around the 4-query block and every key panel (2, 8, 16, 32); head sizes with and without a tail at
+    // Lengths around the 6-query block and every key panel (2, 8, 16, 32); head sizes with and without a tail at
     // each width (48 = 32 + 16 at 512 bits, 12 and 5 leave single features).
     [TestCase(1, 32)]
     [TestCase(3, 48)]
