@@ -15,6 +15,17 @@ public sealed record StsResult(double Spearman, int Pairs);
 /// <param name="Queries">Queries scored.</param>
 public sealed record RetrievalResult(double RecallAt1, double RecallAt10, double MrrAt10, int Queries);
 
+/// <summary>Ranked-retrieval quality over the judged queries of a BEIR-layout data set, each metric a mean in [0, 1].</summary>
+/// <param name="NdcgAt10">nDCG@10, the headline figure of MTEB's retrieval tasks.</param>
+/// <param name="MrrAt10">MRR@10.</param>
+/// <param name="RecallAt1">Recall@1.</param>
+/// <param name="RecallAt10">Recall@10.</param>
+/// <param name="RecallAt100">Recall@100.</param>
+/// <param name="MapAt10">MAP@10.</param>
+/// <param name="Queries">Queries scored (those with at least one relevant document).</param>
+/// <param name="QueriesWithoutRelevant">Queries left out because no document is judged relevant to them.</param>
+public sealed record RankedRetrievalResult(double NdcgAt10, double MrrAt10, double RecallAt1, double RecallAt10, double RecallAt100, double MapAt10, int Queries, int QueriesWithoutRelevant);
+
 /// <summary>
 /// Measures an embedder as MTEB does: STS by the Spearman correlation of cosine similarities with the gold
 /// scores, retrieval by the rank of each query's relevant document under dot-product search of normalized
@@ -74,6 +85,75 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
 
         var n = Math.Max(1, queries.Count);
         return new RetrievalResult(hitsAt1 / n, hitsAt10 / n, reciprocal / n, queries.Count);
+    }
+
+    /// <summary>Embeds a BEIR corpus once (documents never get the query instruction), to be ranked against by <see cref="Retrieval(BeirDataset, EmbeddingMatrix, PoolingMode?, bool, CancellationToken)"/> with any query setting.</summary>
+    /// <param name="data">The data set.</param>
+    /// <param name="pooling">The pooling; the model's trained one when null.</param>
+    /// <param name="titles">Join each title to its text, as BEIR does.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public EmbeddingMatrix EmbedCorpus(BeirDataset data, PoolingMode? pooling = null, bool titles = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return _embedder.EncodeCorpus(data.Corpus.Select(d => d.Embedded(titles)).ToList(), Options(pooling), progress, cancellationToken);
+    }
+
+    /// <summary>nDCG@10, MRR@10, Recall@1/@10/@100 and MAP@10 of the data set's judged queries against its embedded corpus.</summary>
+    /// <param name="data">The data set.</param>
+    /// <param name="corpus">Its corpus, from <see cref="EmbedCorpus"/> with the same pooling.</param>
+    /// <param name="pooling">The pooling; the model's trained one when null.</param>
+    /// <param name="queryInstruction">Prepend the model's query instruction to the queries.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <exception cref="ArgumentException">The corpus embeddings do not match the data set's corpus.</exception>
+    public RankedRetrievalResult Retrieval(BeirDataset data, EmbeddingMatrix corpus, PoolingMode? pooling = null, bool queryInstruction = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (corpus.Rows != data.Corpus.Count || corpus.Columns != _embedder.Dimension)
+        {
+            throw new ArgumentException($"{corpus.Rows} × {corpus.Columns} corpus embeddings for {data.Corpus.Count} documents of dimension {_embedder.Dimension}", nameof(corpus));
+        }
+
+        var judged = data.Queries.Where(q => data.Judgements.TryGetValue(q.Id, out var j) && RetrievalMetrics.HasRelevant(j)).ToList();
+        var texts = judged.Select(q => q.Text).ToList();
+        var vectors = queryInstruction ? _embedder.EncodeQueries(texts, Options(pooling), progress, cancellationToken) : _embedder.Encode(texts, Options(pooling), progress, cancellationToken);
+        var ids = data.Corpus.Select(d => d.Id).ToArray();
+        var scores = new float[ids.Length];
+        double ndcg = 0, mrr = 0, r1 = 0, r10 = 0, r100 = 0, map = 0;
+        for (var q = 0; q < judged.Count; q++)
+        {
+            for (var d = 0; d < ids.Length; d++)
+            {
+                scores[d] = System.Numerics.Tensors.TensorPrimitives.Dot(vectors.Row(q), corpus.Row(d));
+            }
+
+            var ranking = Rank(scores, ids, 100);
+            var judgements = data.Judgements[judged[q].Id];
+            ndcg += RetrievalMetrics.Ndcg(ranking, judgements, 10);
+            mrr += RetrievalMetrics.ReciprocalRank(ranking, judgements, 10);
+            r1 += RetrievalMetrics.Recall(ranking, judgements, 1);
+            r10 += RetrievalMetrics.Recall(ranking, judgements, 10);
+            r100 += RetrievalMetrics.Recall(ranking, judgements, 100);
+            map += RetrievalMetrics.AveragePrecision(ranking, judgements, 10);
+        }
+
+        var n = Math.Max(1, judged.Count);
+        return new RankedRetrievalResult(ndcg / n, mrr / n, r1 / n, r10 / n, r100 / n, map / n, judged.Count, data.Queries.Count - judged.Count);
+    }
+
+    /// <summary>The ids of the <paramref name="k"/> best scores, best first; equal scores keep corpus order.</summary>
+    public static IReadOnlyList<string> Rank(ReadOnlySpan<float> scores, IReadOnlyList<string> ids, int k)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count != scores.Length)
+        {
+            throw new ArgumentException($"{scores.Length} scores for {ids.Count} ids", nameof(ids));
+        }
+
+        var values = scores.ToArray();
+        var order = Enumerable.Range(0, values.Length).ToArray();
+        Array.Sort(order, (a, b) => values[a] != values[b] ? values[b].CompareTo(values[a]) : a.CompareTo(b));
+        return order.Take(k).Select(i => ids[i]).ToList();
     }
 
     private static EncodeOptions Options(PoolingMode? pooling) => new() { Pooling = pooling };
