@@ -60,11 +60,27 @@ internal static class EvalCommand
     {
         var (models, pooling, json) = (Models(), Pooling(), Json());
         var instruction = new Option<bool>("--query-instruction") { Description = "Prepend the model's query instruction to the queries (documents never get one)." };
-        var data = new Option<string?>("--data") { Description = "The STS-B test file whose sentences are the corpus (default: found as for eval stsb)." };
-        var queries = new Option<string?>("--queries") { Description = "The queries, JSON lines {\"query\", \"relevant\"} (default: paraphrase-retrieval.jsonl beside the STS-B file)." };
-        var command = new Command("retrieval", "Recall@1, Recall@10 and MRR@10 × 100 of paraphrase retrieval over the STS-B sentences.") { models, pooling, instruction, data, queries, json };
+        var data = new Option<string?>("--data")
+        {
+            Description = "A BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): nDCG@10, MRR@10, Recall@1/10/100, MAP@10. "
+                + "Or the STS-B test file whose sentences are the corpus of paraphrase retrieval (the default, found as for eval stsb).",
+        };
+        var queries = new Option<string?>("--queries") { Description = "Paraphrase retrieval's queries, JSON lines {\"query\", \"relevant\"} (default: paraphrase-retrieval.jsonl beside the STS-B file)." };
+        var both = new Option<bool>("--both-instructions") { Description = "With a BEIR folder: score the queries without and with the instruction, the documents embedded once." };
+        var noTitle = new Option<bool>("--no-title") { Description = "With a BEIR folder: embed documents without their titles (default: title, space, text, as BEIR)." };
+        var split = new Option<string>("--split") { Description = "With a BEIR folder: the qrels file to score.", DefaultValueFactory = _ => "test" };
+        var command = new Command("retrieval", "Retrieval quality × 100: a BEIR-layout folder (--data DIR), or paraphrase retrieval over the STS-B sentences (Recall@1, Recall@10, MRR@10).")
+        {
+            models, pooling, instruction, both, data, queries, noTitle, split, json,
+        };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(data) is { } folder && Directory.Exists(folder))
+            {
+                var instructions = parse.GetValue(both) ? new[] { false, true } : [parse.GetValue(instruction)];
+                return Beir(folder, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), parse.GetValue(pooling)!, instructions, parse.GetValue(json));
+            }
+
             var stsb = parse.GetValue(data) ?? SharedData.Find("sts-test.csv");
             var queriesPath = parse.GetValue(queries) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(stsb))!, "paraphrase-retrieval.jsonl");
             var task = RetrievalTask.Load(queriesPath, StsBenchmark.UniqueSentences(StsBenchmark.Load(stsb)));
@@ -101,6 +117,56 @@ internal static class EvalCommand
             return 0;
         });
         return command;
+    }
+
+    private static int Beir(string folder, string split, bool titles, string[]? models, string pooling, bool[] instructions, bool json)
+    {
+        var data = BeirDataset.Load(folder, split);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var rows = new List<(string Model, PoolingMode Pooling, bool Instruction, RankedRetrievalResult Result)>();
+        foreach (var (name, embedder) in Load(models))
+        {
+            foreach (var mode in Poolings(pooling))
+            {
+                var evaluator = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}"));
+                var corpus = evaluator.EmbedCorpus(data, mode, titles);
+                foreach (var withInstruction in instructions)
+                {
+                    var result = evaluator.Retrieval(data, corpus, mode, withInstruction);
+                    var on = withInstruction && embedder.QueryInstruction is not null;
+                    rows.Add((name, mode, on, result));
+                    if (json)
+                    {
+                        foreach (var (metric, value) in new[]
+                        {
+                            ("ndcg@10", result.NdcgAt10), ("mrr@10", result.MrrAt10), ("recall@1", result.RecallAt1),
+                            ("recall@10", result.RecallAt10), ("recall@100", result.RecallAt100), ("map@10", result.MapAt10),
+                        })
+                        {
+                            Line("retrieval", name, mode, on, metric, value * 100);
+                        }
+                    }
+                }
+            }
+        }
+
+        if (!json)
+        {
+            var c = CultureInfo.InvariantCulture;
+            var scored = rows.Count > 0 ? rows[0].Result : null;
+            Console.WriteLine($"Retrieval on {folder}: {scored?.Queries ?? 0} judged queries ({scored?.QueriesWithoutRelevant ?? 0} without a relevant document left out) over {data.Corpus.Count} documents{(titles ? "" : ", titles off")}; × 100 (kernels: {Bge.Core.Kernels.Simd.Describe(Bge.Core.Kernels.Simd.Default)})");
+            Console.WriteLine($"| {"model",-28} | {"pooling",-7} | {"instruction",-11} | {"nDCG@10",7} | {"MRR@10",6} | {"R@1",6} | {"R@10",6} | {"R@100",6} | {"MAP@10",6} |");
+            Console.WriteLine($"|{new string('-', 30)}|{new string('-', 9)}|{new string('-', 13)}|{new string('-', 9)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|");
+            string F(double v) => (v * 100).ToString("F2", c);
+            foreach (var (model, mode, on, r) in rows)
+            {
+                Console.WriteLine($"| {model,-28} | {Lower(mode),-7} | {(on ? "with" : "without"),-11} | {F(r.NdcgAt10),7} | {F(r.MrrAt10),6} | {F(r.RecallAt1),6} | {F(r.RecallAt10),6} | {F(r.RecallAt100),6} | {F(r.MapAt10),6} |");
+            }
+
+            Console.WriteLine($"took {clock.Elapsed.TotalSeconds:F0} s");
+        }
+
+        return 0;
     }
 
     private static Option<string[]> Models() => new("--model", "-m")

@@ -26,6 +26,55 @@ public sealed class EvalAndSearchCommandTests
     }
 
     [Test]
+    public void EvalRetrievalOnABeirFolderMatchesABruteForceRankingWithAndWithoutTheInstruction()
+    {
+        // A slice of the SQuAD folder: 30 questions, their paragraphs and the first 60 paragraphs.
+        var squad = Path.Combine(TestPaths.Shared, "data", "squad-dev-retrieval");
+        var qrels = File.ReadLines(Path.Combine(squad, "qrels", "test.tsv")).Skip(1).Take(30).Select(l => l.Split('\t')).ToList();
+        var corpusLines = File.ReadLines(Path.Combine(squad, "corpus.jsonl")).ToList();
+        string Id(string line) => JsonDocument.Parse(line).RootElement.GetProperty("_id").GetString()!;
+        var wanted = qrels.Select(q => q[1]).ToHashSet();
+        var corpus = corpusLines.Where((l, i) => i < 60 || wanted.Contains(Id(l))).ToList();
+        var queryIds = qrels.Select(q => q[0]).ToHashSet();
+        var queries = File.ReadLines(Path.Combine(squad, "queries.jsonl")).Where(l => queryIds.Contains(Id(l))).ToList();
+        Directory.CreateDirectory(Path.Combine(_dir, "beir", "qrels"));
+        File.WriteAllLines(Path.Combine(_dir, "beir", "corpus.jsonl"), corpus);
+        File.WriteAllLines(Path.Combine(_dir, "beir", "queries.jsonl"), queries);
+        File.WriteAllLines(Path.Combine(_dir, "beir", "qrels", "test.tsv"), ["query-id\tcorpus-id\tscore", .. qrels.Select(q => string.Join('\t', q))]);
+
+        var (exit, output, error) = EmbedCommandTests.Run("eval", "retrieval", "--model", TestPaths.Arctic, "--pooling", "cls", "--both-instructions", "--data", Path.Combine(_dir, "beir"), "--json");
+        Assert.That(exit, Is.Zero, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.That(lines, Has.Count.EqualTo(12), "six metrics × two instruction settings");
+
+        var embedder = GoldenEmbeddingTests.Load("snowflake-arctic-embed-xs");
+        var texts = corpus.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!.Trim()).ToList();
+        var docs = embedder.EncodeCorpus(texts);
+        var relevantOf = qrels.ToDictionary(q => q[0], q => q[1]);
+        foreach (var withInstruction in new[] { false, true })
+        {
+            var questions = queries.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            var vectors = withInstruction
+                ? embedder.EncodeQueries(questions.Select(q => q.GetProperty("text").GetString()!).ToList())
+                : embedder.Encode(questions.Select(q => q.GetProperty("text").GetString()!).ToList());
+            double ndcg = 0, mrr = 0;
+            for (var q = 0; q < questions.Count; q++)
+            {
+                var scores = Enumerable.Range(0, texts.Count).Select(d => System.Numerics.Tensors.TensorPrimitives.Dot(vectors.Row(q), docs.Row(d))).ToList();
+                var target = corpus.FindIndex(l => Id(l) == relevantOf[questions[q].GetProperty("_id").GetString()!]);
+                var rank = 1 + scores.Count(s => s > scores[target]) + scores.Take(target).Count(s => s == scores[target]);
+                ndcg += rank <= 10 ? 1 / Math.Log2(rank + 1) : 0;
+                mrr += rank <= 10 ? 1.0 / rank : 0;
+            }
+
+            double Value(string metric) => lines.Single(l => l.GetProperty("instruction").GetBoolean() == withInstruction && l.GetProperty("metric").GetString() == metric).GetProperty("value").GetDouble();
+            Assert.That(Value("ndcg@10"), Is.EqualTo(ndcg / questions.Count * 100).Within(1e-3), $"instruction {withInstruction}");
+            Assert.That(Value("mrr@10"), Is.EqualTo(mrr / questions.Count * 100).Within(1e-3), $"instruction {withInstruction}");
+            Assert.That(Value("recall@100"), Is.EqualTo(100.0).Within(1e-9), "every paragraph is within the top 100 of a corpus this small");
+        }
+    }
+
+    [Test]
     public void EvalStsbJsonGivesOneObjectPerResultWithTheEvaluatorsValue()
     {
         var data = Slice(150);
