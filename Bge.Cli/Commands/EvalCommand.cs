@@ -130,7 +130,8 @@ internal static class EvalCommand
             {
                 var evaluator = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}"));
                 var corpus = evaluator.EmbedCorpus(data, mode, titles);
-                foreach (var withInstruction in instructions)
+                // A model without an instruction scores the same with or without one: once.
+                foreach (var withInstruction in embedder.QueryInstruction is null ? [false] : instructions)
                 {
                     var result = evaluator.Retrieval(data, corpus, mode, withInstruction);
                     var on = withInstruction && embedder.QueryInstruction is not null;
