@@ -60,6 +60,24 @@ public sealed class EmbedCommandTests
     }
 
     [Test]
+    public void AnUnknownOptionIsRefusedNamingTheClosestAndTextsStartingWithADashGoAfterTheDoubleDash()
+    {
+        var (exit, output, error) = Run("embed", "--model", TestPaths.Arctic, "--poling", "mean", "some text");
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(output, Is.Empty, "nothing embedded");
+        Assert.That(error, Does.Contain("bge embed: unknown option '--poling' (did you mean '--pooling'?)"));
+        (exit, _, error) = Run("embed", "--model", TestPaths.Arctic, "--precision", "bf16", "text");
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("unknown option '--precision'"));
+        (exit, _, error) = Run("model", "pull", "--revison", "main", "BAAI/bge-small-en-v1.5");
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("bge model pull: unknown option '--revison' (did you mean '--revision'?)"));
+        (exit, output, error) = Run("embed", "--model", TestPaths.Arctic, "--", "-literal text", "--also");
+        Assert.That(exit, Is.Zero, error);
+        Assert.That(output, Does.Contain("embeddings: shape (2, 384)").And.Contain("\"-literal text\"").And.Contain("\"--also\""));
+    }
+
+    [Test]
     public void FileModeWritesOneVectorPerLineInInputOrderWithTheRequestedOptions()
     {
         var dir = Directory.CreateTempSubdirectory("bge-embed-").FullName;
