@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 
@@ -7,7 +6,8 @@ namespace Bge.Tokenizer;
 /// <summary>
 /// Hugging Face's BertNormalizer, one code point at a time: clean text (drop NUL, U+FFFD and control, format,
 /// unassigned and private-use characters; every whitespace character becomes a space), put spaces around CJK
-/// ideographs, strip accents (NFD, then drop nonspacing marks) and lowercase, in that order.
+/// ideographs, strip accents (NFD from <see cref="CanonicalDecomposition"/>'s own Unicode data, never ICU, then drop nonspacing
+/// marks) and lowercase, in that order.
 /// </summary>
 /// <param name="CleanText">Drop control characters and map whitespace to spaces.</param>
 /// <param name="HandleChineseChars">Surround CJK ideographs with spaces.</param>
@@ -17,8 +17,6 @@ public sealed record BertNormalizer(bool CleanText = true, bool HandleChineseCha
 {
     /// <summary>Most code points one input code point can become.</summary>
     public const int MaxExpansion = 24;
-
-    private static readonly ConcurrentDictionary<int, string> Decompositions = new();
 
     /// <summary>Normalizes a whole string (for inspection and tests; encoding streams code points instead).</summary>
     public string Normalize(string text)
@@ -87,8 +85,9 @@ public sealed record BertNormalizer(bool CleanText = true, bool HandleChineseCha
         var count = 0;
         if (StripAccents)
         {
-            var decomposed = Decompositions.TryGetValue(rune.Value, out var cached) ? cached : Decompose(rune);
-            foreach (var part in decomposed.EnumerateRunes())
+            Span<Rune> parts = stackalloc Rune[CanonicalDecomposition.MaxLength];
+            var length = CanonicalDecomposition.Decompose(rune, parts);
+            foreach (var part in parts[..length])
             {
                 if (!UnicodeClasses.IsNonspacingMark(part))
                 {
@@ -122,18 +121,6 @@ public sealed record BertNormalizer(bool CleanText = true, bool HandleChineseCha
 
         output[count] = Rune.ToLowerInvariant(rune);
         return count + 1;
-    }
-
-    private static string Decompose(Rune rune)
-    {
-        var text = rune.ToString();
-        var decomposed = text.IsNormalized(NormalizationForm.FormD) ? text : text.Normalize(NormalizationForm.FormD);
-        if (Decompositions.Count < 65_536)
-        {
-            Decompositions.TryAdd(rune.Value, decomposed);
-        }
-
-        return decomposed;
     }
 }
 
