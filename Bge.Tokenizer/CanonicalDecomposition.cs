@@ -63,9 +63,6 @@ public static class CanonicalDecomposition
         return length;
     }
 
-    /// <summary>Code points that have a decomposition in the table (Hangul syllables aside).</summary>
-    public static IEnumerable<int> TableCodePoints => Offsets.Keys.Order();
-
     private static Dictionary<int, int> BuildOffsets()
     {
         var table = Table;

@@ -134,8 +134,7 @@ internal static class EvalCommand
                 foreach (var withInstruction in embedder.QueryInstruction is null ? [false] : instructions)
                 {
                     var result = evaluator.Retrieval(data, corpus, mode, withInstruction);
-                    var on = withInstruction && embedder.QueryInstruction is not null;
-                    rows.Add((name, mode, on, result));
+                    rows.Add((name, mode, withInstruction, result));
                     if (json)
                     {
                         foreach (var (metric, value) in new[]
@@ -144,7 +143,7 @@ internal static class EvalCommand
                             ("recall@10", result.RecallAt10), ("recall@100", result.RecallAt100), ("map@10", result.MapAt10),
                         })
                         {
-                            Line("retrieval", name, mode, on, metric, value * 100);
+                            Line("retrieval", name, mode, withInstruction, metric, value * 100);
                         }
                     }
                 }

@@ -60,8 +60,7 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
     {
         ArgumentNullException.ThrowIfNull(task);
         var options = Options(pooling);
-        var index = new EmbeddingIndex(_embedder.Name, _embedder.Dimension, pooling ?? _embedder.TrainedPooling);
-        index.Add(_embedder, task.Corpus, progress, cancellationToken);
+        var index = Index(task.Corpus, pooling, cancellationToken);
         var queries = task.Queries.Select(q => q.Query).ToList();
         var vectors = queryInstruction ? _embedder.EncodeQueries(queries, options, progress, cancellationToken) : _embedder.Encode(queries, options, progress, cancellationToken);
         double hitsAt1 = 0, hitsAt10 = 0, reciprocal = 0;
@@ -87,47 +86,40 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
         return new RetrievalResult(hitsAt1 / n, hitsAt10 / n, reciprocal / n, queries.Count);
     }
 
-    /// <summary>Embeds a BEIR corpus once (documents never get the query instruction), to be ranked against by <see cref="Retrieval(BeirDataset, EmbeddingMatrix, PoolingMode?, bool, CancellationToken)"/> with any query setting.</summary>
+    /// <summary>Embeds a BEIR corpus once into an index (documents never get the query instruction), to be searched by <see cref="Retrieval(BeirDataset, EmbeddingIndex, PoolingMode?, bool, CancellationToken)"/> with any query setting.</summary>
     /// <param name="data">The data set.</param>
     /// <param name="pooling">The pooling; the model's trained one when null.</param>
     /// <param name="titles">Join each title to its text, as BEIR does.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    public EmbeddingMatrix EmbedCorpus(BeirDataset data, PoolingMode? pooling = null, bool titles = true, CancellationToken cancellationToken = default)
+    public EmbeddingIndex EmbedCorpus(BeirDataset data, PoolingMode? pooling = null, bool titles = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return _embedder.EncodeCorpus(data.Corpus.Select(d => d.Embedded(titles)).ToList(), Options(pooling), progress, cancellationToken);
+        return Index(data.Corpus.Select(d => d.Embedded(titles)).ToList(), pooling, cancellationToken);
     }
 
     /// <summary>nDCG@10, MRR@10, Recall@1/@10/@100 and MAP@10 of the data set's judged queries against its embedded corpus.</summary>
     /// <param name="data">The data set.</param>
-    /// <param name="corpus">Its corpus, from <see cref="EmbedCorpus"/> with the same pooling.</param>
+    /// <param name="corpus">Its corpus, from <see cref="EmbedCorpus"/> with the same pooling; its search ranks the documents (ties: earlier document first).</param>
     /// <param name="pooling">The pooling; the model's trained one when null.</param>
     /// <param name="queryInstruction">Prepend the model's query instruction to the queries.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    /// <exception cref="ArgumentException">The corpus embeddings do not match the data set's corpus.</exception>
-    public RankedRetrievalResult Retrieval(BeirDataset data, EmbeddingMatrix corpus, PoolingMode? pooling = null, bool queryInstruction = true, CancellationToken cancellationToken = default)
+    /// <exception cref="ArgumentException">The index does not hold the data set's corpus in this model's embeddings.</exception>
+    public RankedRetrievalResult Retrieval(BeirDataset data, EmbeddingIndex corpus, PoolingMode? pooling = null, bool queryInstruction = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(corpus);
-        if (corpus.Rows != data.Corpus.Count || corpus.Columns != _embedder.Dimension)
+        if (corpus.Count != data.Corpus.Count || corpus.Dimension != _embedder.Dimension)
         {
-            throw new ArgumentException($"{corpus.Rows} × {corpus.Columns} corpus embeddings for {data.Corpus.Count} documents of dimension {_embedder.Dimension}", nameof(corpus));
+            throw new ArgumentException($"an index of {corpus.Count} documents of dimension {corpus.Dimension} for {data.Corpus.Count} documents of dimension {_embedder.Dimension}", nameof(corpus));
         }
 
         var judged = data.Queries.Where(q => data.Judgements.TryGetValue(q.Id, out var j) && RetrievalMetrics.HasRelevant(j)).ToList();
         var texts = judged.Select(q => q.Text).ToList();
         var vectors = queryInstruction ? _embedder.EncodeQueries(texts, Options(pooling), progress, cancellationToken) : _embedder.Encode(texts, Options(pooling), progress, cancellationToken);
-        var ids = data.Corpus.Select(d => d.Id).ToArray();
-        var scores = new float[ids.Length];
         double ndcg = 0, mrr = 0, r1 = 0, r10 = 0, r100 = 0, map = 0;
         for (var q = 0; q < judged.Count; q++)
         {
-            for (var d = 0; d < ids.Length; d++)
-            {
-                scores[d] = System.Numerics.Tensors.TensorPrimitives.Dot(vectors.Row(q), corpus.Row(d));
-            }
-
-            var ranking = Rank(scores, ids, 100);
+            var ranking = corpus.Search(vectors.Row(q), 100).Select(hit => data.Corpus[hit.Index].Id).ToList();
             var judgements = data.Judgements[judged[q].Id];
             ndcg += RetrievalMetrics.Ndcg(ranking, judgements, 10);
             mrr += RetrievalMetrics.ReciprocalRank(ranking, judgements, 10);
@@ -141,19 +133,12 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
         return new RankedRetrievalResult(ndcg / n, mrr / n, r1 / n, r10 / n, r100 / n, map / n, judged.Count, data.Queries.Count - judged.Count);
     }
 
-    /// <summary>The ids of the <paramref name="k"/> best scores, best first; equal scores keep corpus order.</summary>
-    public static IReadOnlyList<string> Rank(ReadOnlySpan<float> scores, IReadOnlyList<string> ids, int k)
+    // The documents embedded (no instruction) into an exact-search index.
+    private EmbeddingIndex Index(IReadOnlyList<string> documents, PoolingMode? pooling, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        if (ids.Count != scores.Length)
-        {
-            throw new ArgumentException($"{scores.Length} scores for {ids.Count} ids", nameof(ids));
-        }
-
-        var values = scores.ToArray();
-        var order = Enumerable.Range(0, values.Length).ToArray();
-        Array.Sort(order, (a, b) => values[a] != values[b] ? values[b].CompareTo(values[a]) : a.CompareTo(b));
-        return order.Take(k).Select(i => ids[i]).ToList();
+        var index = new EmbeddingIndex(_embedder.Name, _embedder.Dimension, pooling ?? _embedder.TrainedPooling);
+        index.Add(_embedder, documents, progress, cancellationToken);
+        return index;
     }
 
     private static EncodeOptions Options(PoolingMode? pooling) => new() { Pooling = pooling };

@@ -15,7 +15,7 @@ namespace Bge.Core.Kernels;
 public static class Attention
 {
     private const int Rows = 6;
-    private const int MaxPanel = 2 * 16;
+    private static int MaxPanel => 2 * Vec512.Count;
 
     private static int Padded(int n, int width) => (n + width - 1) / width * width;
 

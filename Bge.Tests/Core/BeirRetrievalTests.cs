@@ -54,7 +54,11 @@ public sealed class BeirRetrievalTests
     [Test]
     public void TiesKeepCorpusOrder()
     {
-        var ranking = Evaluator.Rank([0.5f, 0.9f, 0.5f, 0.9f, 0.1f], ["a", "b", "c", "d", "e"], 4);
+        // The evaluator ranks through EmbeddingIndex.Search: scores 0.5, 0.9, 0.5, 0.9, 0.1 against the query (1, 0).
+        float[] Unit(float x) => [x, MathF.Sqrt(1 - (x * x))];
+        var index = new Bge.Core.Search.EmbeddingIndex("m", 2, Bge.Weights.PoolingMode.Cls);
+        index.Add(["a", "b", "c", "d", "e"], new Bge.Core.EmbeddingMatrix([.. Unit(0.5f), .. Unit(0.9f), .. Unit(0.5f), .. Unit(0.9f), .. Unit(0.1f)], 5, 2));
+        var ranking = index.Search([1f, 0f], 4).Select(hit => hit.Text).ToList();
         Assert.That(ranking, Is.EqualTo(new[] { "b", "d", "a", "c" }));
     }
 
