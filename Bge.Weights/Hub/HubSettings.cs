@@ -16,7 +16,7 @@ public sealed record HubSettings(Uri Endpoint, string? Token, string CacheDirect
     {
         static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
         var home = Env("HF_HOME")
-            ?? Path.Combine(Env("XDG_CACHE_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "huggingface");
+            ?? Path.Combine(Env("XDG_CACHE_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify), ".cache"), "huggingface");
         var tokenFile = Env("HF_TOKEN_PATH") ?? Path.Combine(home, "token");
         var token = Env("HF_TOKEN") ?? (File.Exists(tokenFile) ? File.ReadAllText(tokenFile).Trim() : null);
         var endpoint = Env("HF_ENDPOINT") ?? "https://huggingface.co";

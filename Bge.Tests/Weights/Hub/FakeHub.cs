@@ -12,25 +12,12 @@ namespace Bge.Tests.Weights.Hub;
 /// X-Linked-Etag and X-Linked-Size, Range requests honoured there, 401 for gated repositories without the token,
 /// 404 with X-Error-Code. Faults on demand: a connection dropped half-way, corrupted bytes.
 /// </summary>
-internal sealed class FakeHub : IDisposable
+internal sealed class FakeHub : LoopbackHttpServer
 {
     public const string Commit = "0123456789abcdef0123456789abcdef01234567";
 
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Dictionary<string, Repo> _repos = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _blobs = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
-
-    public FakeHub()
-    {
-        _listener.Start();
-        _ = Task.Run(AcceptLoop);
-    }
-
-    public Uri Endpoint => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
-
-    /// <summary>Every request seen: method, path, Range and Authorization headers.</summary>
-    public ConcurrentQueue<(string Method, string Path, string? Range, string? Authorization)> Requests { get; } = new();
 
     /// <summary>Close the connection after this many body bytes of the next CDN download (once).</summary>
     public long? DropNextDownloadAfter { get; set; }
@@ -54,64 +41,7 @@ internal sealed class FakeHub : IDisposable
 
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-    }
-
-    private async Task AcceptLoop()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => Serve(client));
-        }
-    }
-
-    private async Task Serve(TcpClient client)
-    {
-        using (client)
-        {
-            var stream = client.GetStream();
-            var reader = new StreamReader(stream, Encoding.ASCII, false, 1, leaveOpen: true);
-            var requestLine = await reader.ReadLineAsync();
-            if (requestLine is null)
-            {
-                return;
-            }
-
-            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            for (var line = await reader.ReadLineAsync(); !string.IsNullOrEmpty(line); line = await reader.ReadLineAsync())
-            {
-                var colon = line.IndexOf(':');
-                headers[line[..colon].Trim()] = line[(colon + 1)..].Trim();
-            }
-
-            var parts = requestLine.Split(' ');
-            var (method, path) = (parts[0], Uri.UnescapeDataString(parts[1]));
-            Requests.Enqueue((method, path, headers.GetValueOrDefault("Range"), headers.GetValueOrDefault("Authorization")));
-            try
-            {
-                await Respond(stream, method, path, headers);
-            }
-            catch (IOException)
-            {
-                // The client went away.
-            }
-        }
-    }
-
-    private async Task Respond(NetworkStream stream, string method, string path, Dictionary<string, string> headers)
+    protected override async Task Respond(NetworkStream stream, string method, string path, Dictionary<string, string> headers)
     {
         if (path.StartsWith("/cdn/", StringComparison.Ordinal))
         {

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Bge.Core;
+using Bge.Core.Kernels;
+
+namespace Bge.Cli.Commands;
+
+/// <summary>
+/// <c>bge bench</c>: encoder throughput on this machine at the shapes <c>compare</c> uses (batch × tokens per text),
+/// so that two builds of bge (JIT and Native AOT, say) can be compared on equal terms without ONNX Runtime.
+/// </summary>
+internal static class BenchCommand
+{
+    private static readonly (int Batch, int Length)[] Shapes = [(1, 16), (8, 128), (32, 128), (1, 512)];
+
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var seconds = new Option<double>("--seconds") { Description = "Seconds of timed calls per shape.", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { Description = "Threads per forward pass.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var command = new Command("bench", "Measure encoder throughput (tokens/s) at batch × length 1×16, 8×128, 32×128 and 1×512.") { model, seconds, threads };
+        command.SetAction(parse =>
+        {
+            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)));
+            var (budget, parallelism) = (parse.GetValue(seconds), parse.GetValue(threads));
+            ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, "--threads");
+            Console.WriteLine($"model: {embedder.Name}; kernels: {Simd.Describe(embedder.Model.Simd)}; threads: {parallelism}");
+            var words = string.Join(' ', Enumerable.Range(0, 600).Select(i => Words[i * 7 % Words.Length]));
+            var warmUp = embedder.Tokenizer.EncodeBatch(Enumerable.Repeat(words, 8).ToList(), 128);
+            for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < Math.Min(2, budget);)
+            {
+                embedder.Model.Forward(warmUp, parallelism);
+            }
+
+            foreach (var (batch, length) in Shapes)
+            {
+                var tokens = embedder.Tokenizer.EncodeBatch(Enumerable.Repeat(words, batch).ToList(), length);
+                var times = new List<double>();
+                for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < budget || times.Count < 3;)
+                {
+                    var one = Stopwatch.StartNew();
+                    embedder.Model.Forward(tokens, parallelism);
+                    times.Add(one.Elapsed.TotalSeconds);
+                }
+
+                times.Sort();
+                var median = times[times.Count / 2];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{batch}x{tokens.Ids.Length / batch} tok/s {tokens.Ids.Length / median:F0} (median of {times.Count} calls)"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static readonly string[] Words =
+    [
+        "the", "model", "reads", "every", "word", "of", "a", "sentence", "and", "turns", "it", "into", "one", "vector",
+        "search", "finds", "passages", "whose", "vectors", "are", "close", "to", "query", "question", "answer", "city",
+        "river", "music", "history", "science", "water", "light", "house", "school", "market", "garden",
+    ];
+}
