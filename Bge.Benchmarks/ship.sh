@@ -2,11 +2,12 @@
 # The three ways in, measured side by side on this machine: time from process start to the first printed embedding
 # for `bge embed hello` (dotnet run, the installed .NET tool, the Native AOT binary), steady-state encoder throughput
 # of the AOT binary against the JIT build (`bge bench`, alternating), and the sizes of the binaries and packages.
-# Usage: bash Bge.Benchmarks/ship.sh [runs per startup case, default 10] [seconds per bench shape, default 3]
+# Usage: bash Bge.Benchmarks/ship.sh [runs per startup case, default 10] [seconds per bench shape, default 2] [bench rounds, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-seconds=${2:-3}
+seconds=${2:-2}
+rounds=${3:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
@@ -46,10 +47,17 @@ for k in run tool aot aot_direct; do
 done
 
 echo
-echo "throughput, bge bench --seconds $seconds, JIT (dotnet bge.dll) and AOT alternating, two rounds each:"
-for round in 1 2; do
-  dotnet Bge.Cli/bin/Release/net10.0/bge.dll bench --seconds "$seconds" | sed "s/^/  jit $round: /"
-  "$work/aot/bge" bench --seconds "$seconds" | sed "s/^/  aot $round: /"
+echo "throughput, bge bench --seconds $seconds, JIT (dotnet bge.dll) and AOT alternating, $rounds rounds each (tok/s):"
+for ((round = 1; round <= rounds; round++)); do
+  dotnet Bge.Cli/bin/Release/net10.0/bge.dll bench --seconds "$seconds" | sed -n 's/^\([0-9x]*\) tok\/s \([0-9]*\).*/jit \1 \2/p' >> "$work/bench"
+  "$work/aot/bge" bench --seconds "$seconds" | sed -n 's/^\([0-9x]*\) tok\/s \([0-9]*\).*/aot \1 \2/p' >> "$work/bench"
+done
+"$work/aot/bge" bench --seconds 0 | head -1 | sed 's/^/  aot /'
+for shape in $(awk '{ print $2 }' "$work/bench" | awk '!seen[$0]++'); do
+  jit=$(awk -v s="$shape" '$1 == "jit" && $2 == s { print $3 }' "$work/bench" | median)
+  aot=$(awk -v s="$shape" '$1 == "aot" && $2 == s { print $3 }' "$work/bench" | median)
+  ratios=$(paste <(awk -v s="$shape" '$1 == "jit" && $2 == s { print $3 }' "$work/bench") <(awk -v s="$shape" '$1 == "aot" && $2 == s { print $3 }' "$work/bench") | awk '{ printf "%.2f ", $2 / $1 }')
+  printf '  %-7s jit %6s  aot %6s  aot/jit %s   (per round: %s)\n' "$shape" "$jit" "$aot" "$(awk -v a="$aot" -v j="$jit" 'BEGIN { printf "%.2f", a / j }')" "$ratios"
 done
 
 echo
