@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -10,49 +9,65 @@ namespace Bge.Cli;
 /// but its 256- and 512-bit kernels run in software, while one built for x86-64-v3 (AVX2, FMA) or v4 (AVX-512)
 /// refuses to start on a CPU without them. So an x64 AOT publish ships three: <c>bge</c> (v2, this program) and
 /// <c>bge-x86-64-v3</c>, <c>bge-x86-64-v4</c> beside it; the v2 binary asks the CPU (CPUID) which level it has and
-/// hands the whole command to the widest sibling that runs here, so one command gets the kernels the JIT would pick.
+/// becomes the widest sibling that runs here (exec), so one command gets the kernels the JIT would pick.
 /// <c>BGE_AOT_DISPATCH=0</c> turns the hand-over off.
 /// </summary>
-internal static class NativeDispatch
+internal static partial class NativeDispatch
 {
     private const string Variable = "BGE_AOT_DISPATCH";
 
-    /// <summary>The exit code of the sibling that ran the command, or null to run it in this process.</summary>
-    public static int? TryRunWidest(string[] args)
+    /// <summary>
+    /// Replaces this process with the widest sibling binary the CPU runs (<c>execv</c>: same process id, same
+    /// standard streams, signals reach the program that does the work); returns only if there is none to run, and
+    /// then the command runs in this process.
+    /// </summary>
+    public static void ExecWidest(string[] args)
     {
-        if (RuntimeFeature.IsDynamicCodeSupported || RuntimeInformation.ProcessArchitecture != Architecture.X64
+        if (RuntimeFeature.IsDynamicCodeSupported || RuntimeInformation.ProcessArchitecture != Architecture.X64 || !OperatingSystem.IsLinux()
             || Environment.GetEnvironmentVariable(Variable) == "0" || Environment.ProcessPath is not { } self)
         {
-            return null;
+            return;
         }
 
-        var level = CpuLevel();
-        if (level <= CompiledLevel)
+        for (var level = CpuLevel(); level > CompiledLevel; level--)
         {
-            return null;
-        }
-
-        var directory = Path.GetDirectoryName(self)!;
-        for (var candidate = level; candidate > CompiledLevel; candidate--)
-        {
-            var sibling = Path.Combine(directory, $"{Path.GetFileName(self)}-x86-64-v{candidate}");
+            var sibling = Path.Combine(Path.GetDirectoryName(self)!, $"{Path.GetFileName(self)}-x86-64-v{level}");
             if (File.Exists(sibling))
             {
-                var start = new ProcessStartInfo(sibling) { UseShellExecute = false };
-                foreach (var arg in args)
-                {
-                    start.ArgumentList.Add(arg);
-                }
-
-                start.Environment[Variable] = "0";
-                using var process = Process.Start(start)!;
-                process.WaitForExit();
-                return process.ExitCode;
+                Exec(sibling, args);
             }
         }
-
-        return null;
     }
+
+    private static unsafe void Exec(string path, string[] args)
+    {
+        // argv: the program's path, the arguments, then a null pointer. The sibling is compiled for a level at least
+        // this CPU's, so it never hands over again.
+        var argv = new nint[args.Length + 2];
+        try
+        {
+            argv[0] = Marshal.StringToCoTaskMemUTF8(path);
+            for (var i = 0; i < args.Length; i++)
+            {
+                argv[i + 1] = Marshal.StringToCoTaskMemUTF8(args[i]);
+            }
+
+            fixed (nint* pointers = argv)
+            {
+                Execv(path, pointers); // returns only on failure; then this process carries on
+            }
+        }
+        finally
+        {
+            foreach (var pointer in argv)
+            {
+                Marshal.FreeCoTaskMem(pointer);
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "execv", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Execv(string path, nint* argv);
 
     /// <summary>The x86-64 level this binary was compiled for (constant under AOT).</summary>
     private static int CompiledLevel => Avx512F.IsSupported && Avx512BW.IsSupported ? 4 : Avx2.IsSupported && Fma.IsSupported ? 3 : 2;

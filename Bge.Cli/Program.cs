@@ -1,1 +1,2 @@
-return Bge.Cli.NativeDispatch.TryRunWidest(args) ?? Bge.Cli.CliApp.Run(args);
+Bge.Cli.NativeDispatch.ExecWidest(args);
+return Bge.Cli.CliApp.Run(args);
