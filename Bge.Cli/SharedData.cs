@@ -17,8 +17,8 @@ internal static class SharedData
             candidates.Add(Path.Combine(configured, "data", "stsb", file));
         }
 
-        var weights = typeof(SharedData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "Bge.WeightsDirectory")?.Value;
-        for (var dir = weights is null ? null : new DirectoryInfo(weights).Parent; dir is not null; dir = dir.Parent)
+        var root = typeof(SharedData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "Bge.Root")?.Value;
+        for (var dir = root is null ? null : new DirectoryInfo(Path.TrimEndingDirectorySeparator(root)); dir is not null; dir = dir.Parent)
         {
             candidates.Add(Path.Combine(dir.FullName, "shared", "data", "stsb", file));
         }

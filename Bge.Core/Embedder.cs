@@ -69,7 +69,7 @@ public sealed class Embedder
         BertModel model;
         using (var weights = directory.OpenWeights())
         {
-            model = BertModel.Load(weights, options?.Simd);
+            model = BertModel.Load(weights, options?.Simd, options?.Precision);
         }
 
         var tokenizer = BertTokenizer.FromDirectory(modelDirectory, directory.ModelMaxLength);

@@ -32,6 +32,13 @@ public sealed record EmbedderOptions
     /// </summary>
     public Kernels.SimdWidth? Simd { get; init; }
 
+    /// <summary>
+    /// How the Linear layers' weights are held, fixed at load (default <see cref="Core.Precision.Fp32"/>, the
+    /// reference). <see cref="Core.Precision.Bf16"/> halves their memory and the bytes each forward pass streams, at
+    /// a cost in accuracy the README measures.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
+
     /// <summary>Receives warnings, such as a pooling other than the model's trained one (default: <see cref="System.Diagnostics.Trace"/>).</summary>
     public Action<string>? Warning { get; init; }
 }

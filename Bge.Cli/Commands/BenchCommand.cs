@@ -19,13 +19,14 @@ internal static class BenchCommand
         var model = CommonOptions.Model();
         var seconds = new Option<double>("--seconds") { Description = "Seconds of timed calls per shape.", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Threads per forward pass.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var command = new Command("bench", "Measure encoder throughput (tokens/s) at batch × length 1×16, 8×128, 32×128 and 1×512.") { model, seconds, threads };
+        var precision = CommonOptions.Precision();
+        var command = new Command("bench", "Measure encoder throughput (tokens/s) at batch × length 1×16, 8×128, 32×128 and 1×512.") { model, seconds, threads, precision };
         command.SetAction(parse =>
         {
-            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)));
+            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)), new EmbedderOptions { Precision = Precisions.Parse(parse.GetValue(precision)!) });
             var (budget, parallelism) = (parse.GetValue(seconds), parse.GetValue(threads));
             ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, "--threads");
-            Console.WriteLine($"model: {embedder.Name}; kernels: {Simd.Describe(embedder.Model.Simd)}; threads: {parallelism}");
+            Console.WriteLine($"model: {embedder.Name}; kernels: {Simd.Describe(embedder.Model.Simd)}; precision: {Precisions.Name(embedder.Model.Precision)}; threads: {parallelism}");
             var words = string.Join(' ', Enumerable.Range(0, 600).Select(i => Words[i * 7 % Words.Length]));
             var warmUp = embedder.Tokenizer.EncodeBatch(Enumerable.Repeat(words, 8).ToList(), 128);
             for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < Math.Min(2, budget);)

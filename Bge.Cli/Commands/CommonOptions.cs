@@ -28,5 +28,16 @@ internal static class CommonOptions
         return option;
     }
 
+    public static Option<string> Precision()
+    {
+        var option = new Option<string>("--precision")
+        {
+            Description = "How the Linear layers' weights are held: fp32 (the reference) or bf16 (half the memory and bytes streamed).",
+            DefaultValueFactory = _ => "fp32",
+        };
+        option.AcceptOnlyFromAmong("fp32", "bf16");
+        return option;
+    }
+
     public static Option<string?> Output() => new("--output", "-o") { Description = "Write results to this file ('-' or omitted: standard output)." };
 }

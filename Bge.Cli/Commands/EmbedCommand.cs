@@ -21,15 +21,16 @@ internal static class EmbedCommand
         var input = CommonOptions.Input();
         var format = CommonOptions.InputFormat();
         var output = CommonOptions.Output();
+        var precision = CommonOptions.Precision();
         var texts = new Argument<string[]>("text") { Description = "Texts to embed.", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("embed", "Embed texts and print the vectors and their similarity matrix.")
         {
-            model, pooling, noNormalize, maxLength, batchSize, query, input, format, output, texts,
+            model, pooling, noNormalize, maxLength, batchSize, query, precision, input, format, output, texts,
         };
         command.SetAction(parse =>
         {
             var directory = ModelResolver.Create().Resolve(parse.GetValue(model));
-            var embedder = Embedder.Load(directory, new EmbedderOptions { Warning = m => Console.Error.WriteLine("warning: " + m) });
+            var embedder = Embedder.Load(directory, new EmbedderOptions { Warning = m => Console.Error.WriteLine("warning: " + m), Precision = Precisions.Parse(parse.GetValue(precision)!) });
             var options = new EncodeOptions
             {
                 Pooling = parse.GetValue(pooling) switch { "cls" => PoolingMode.Cls, "mean" => PoolingMode.Mean, _ => null },
@@ -70,7 +71,7 @@ internal static class EmbedCommand
         var c = CultureInfo.InvariantCulture;
         var config = embedder.Model.Config;
         Console.WriteLine($"model: {name} ({config.NumHiddenLayers} layers, hidden {config.HiddenSize}), pooling {(options.Pooling ?? embedder.TrainedPooling).ToString().ToLowerInvariant()}, {(options.Normalize ? "L2-normalized" : "not normalized")}");
-        Console.WriteLine($"kernels: {Bge.Core.Kernels.Simd.Describe(embedder.Model.Simd)}");
+        Console.WriteLine($"kernels: {Bge.Core.Kernels.Simd.Describe(embedder.Model.Simd)}" + (embedder.Model.Precision == Precision.Fp32 ? "" : $", {Precisions.Name(embedder.Model.Precision)} weights"));
         Console.WriteLine($"embeddings: shape ({embeddings.Rows}, {embeddings.Columns})");
         for (var i = 0; i < embeddings.Rows; i++)
         {

@@ -7,7 +7,7 @@ using Bge.Weights;
 
 namespace Bge.Cli.Commands;
 
-/// <summary><c>bge eval stsb|retrieval</c>: the STS-B correlation and paraphrase retrieval, per model × pooling.</summary>
+/// <summary><c>bge eval stsb|retrieval|precision</c>: the STS-B correlation and retrieval, per model × pooling; the cost of a lower precision.</summary>
 internal static class EvalCommand
 {
     public static Command Create()
@@ -15,19 +15,20 @@ internal static class EvalCommand
         var command = new Command("eval", "Measure models on STS-B: similarity correlation and paraphrase retrieval.");
         command.Subcommands.Add(Stsb());
         command.Subcommands.Add(Retrieval());
+        command.Subcommands.Add(PrecisionCost());
         return command;
     }
 
     private static Command Stsb()
     {
-        var (models, pooling, json) = (Models(), Pooling(), Json());
+        var (models, pooling, json, precision) = (Models(), Pooling(), Json(), CommonOptions.Precision());
         var data = new Option<string?>("--data") { Description = "The STS-B test file (default: shared/data/stsb/sts-test.csv found above the repository, or under BGE_SHARED)." };
-        var command = new Command("stsb", "Cosine-similarity Spearman correlation × 100 on the STS Benchmark test set.") { models, pooling, data, json };
+        var command = new Command("stsb", "Cosine-similarity Spearman correlation × 100 on the STS Benchmark test set.") { models, pooling, precision, data, json };
         command.SetAction(parse =>
         {
             var pairs = StsBenchmark.Load(parse.GetValue(data) ?? SharedData.Find("sts-test.csv"));
             var results = new List<(string Model, PoolingMode Pooling, double Value)>();
-            foreach (var (name, embedder) in Load(parse.GetValue(models)))
+            foreach (var (name, embedder) in Load(parse.GetValue(models), Precisions.Parse(parse.GetValue(precision)!)))
             {
                 foreach (var mode in Poolings(parse.GetValue(pooling)!))
                 {
@@ -58,7 +59,7 @@ internal static class EvalCommand
 
     private static Command Retrieval()
     {
-        var (models, pooling, json) = (Models(), Pooling(), Json());
+        var (models, pooling, json, precision) = (Models(), Pooling(), Json(), CommonOptions.Precision());
         var instruction = new Option<bool>("--query-instruction") { Description = "Prepend the model's query instruction to the queries (documents never get one)." };
         var data = new Option<string?>("--data")
         {
@@ -71,14 +72,14 @@ internal static class EvalCommand
         var split = new Option<string>("--split") { Description = "With a BEIR folder: the qrels file to score.", DefaultValueFactory = _ => "test" };
         var command = new Command("retrieval", "Retrieval quality × 100: a BEIR-layout folder (--data DIR), or paraphrase retrieval over the STS-B sentences (Recall@1, Recall@10, MRR@10).")
         {
-            models, pooling, instruction, both, data, queries, noTitle, split, json,
+            models, pooling, precision, instruction, both, data, queries, noTitle, split, json,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(data) is { } folder && Directory.Exists(folder))
             {
                 var instructions = parse.GetValue(both) ? new[] { false, true } : [parse.GetValue(instruction)];
-                return Beir(folder, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), parse.GetValue(pooling)!, instructions, parse.GetValue(json));
+                return Beir(folder, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(pooling)!, instructions, parse.GetValue(json));
             }
 
             var stsb = parse.GetValue(data) ?? SharedData.Find("sts-test.csv");
@@ -86,7 +87,7 @@ internal static class EvalCommand
             var task = RetrievalTask.Load(queriesPath, StsBenchmark.UniqueSentences(StsBenchmark.Load(stsb)));
             var withInstruction = parse.GetValue(instruction);
             var rows = new List<(string Model, PoolingMode Pooling, RetrievalResult Result)>();
-            foreach (var (name, embedder) in Load(parse.GetValue(models)))
+            foreach (var (name, embedder) in Load(parse.GetValue(models), Precisions.Parse(parse.GetValue(precision)!)))
             {
                 foreach (var mode in Poolings(parse.GetValue(pooling)!))
                 {
@@ -119,12 +120,12 @@ internal static class EvalCommand
         return command;
     }
 
-    private static int Beir(string folder, string split, bool titles, string[]? models, string pooling, bool[] instructions, bool json)
+    private static int Beir(string folder, string split, bool titles, string[]? models, Precision precision, string pooling, bool[] instructions, bool json)
     {
         var data = BeirDataset.Load(folder, split);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var rows = new List<(string Model, PoolingMode Pooling, bool Instruction, RankedRetrievalResult Result)>();
-        foreach (var (name, embedder) in Load(models))
+        foreach (var (name, embedder) in Load(models, precision))
         {
             foreach (var mode in Poolings(pooling))
             {
@@ -184,16 +185,62 @@ internal static class EvalCommand
 
     private static Option<bool> Json() => new("--json") { Description = "Print one JSON object per result instead of a table." };
 
-    private static IEnumerable<(string Name, Embedder Embedder)> Load(string[]? models)
+    // Each model at one precision, named "<model> <precision>" unless fp32.
+    private static IEnumerable<(string Name, Embedder Embedder)> Load(string[]? models, Precision precision = Precision.Fp32)
     {
         var resolver = ModelResolver.Create();
         var names = models is { Length: > 0 } ? models : resolver.Recipes.Models.Select(m => m.Name).ToArray();
         foreach (var model in names)
         {
             // Pooling is chosen per run here, so the warning about a pooling other than the trained one is expected.
-            var embedder = Embedder.Load(resolver.Resolve(model), new EmbedderOptions { Warning = _ => { } });
-            yield return (embedder.Name, embedder);
+            var embedder = Embedder.Load(resolver.Resolve(model), new EmbedderOptions { Warning = _ => { }, Precision = precision });
+            yield return (precision == Precision.Fp32 ? embedder.Name : $"{embedder.Name} {Precisions.Name(precision)}", embedder);
         }
+    }
+
+    private static Command PrecisionCost()
+    {
+        var (models, json, precision) = (Models(), Json(), CommonOptions.Precision());
+        var data = new Option<string?>("--data") { Description = "The STS-B test file whose unique sentences are embedded (found as for eval stsb)." };
+        var command = new Command("precision", "Cosine of each STS-B sentence's embedding at --precision to its fp32 embedding (the model's trained pooling): min, 1st percentile, median.")
+        {
+            models, precision, data, json,
+        };
+        command.SetAction(parse =>
+        {
+            var sentences = StsBenchmark.UniqueSentences(StsBenchmark.Load(parse.GetValue(data) ?? SharedData.Find("sts-test.csv")));
+            var chosen = Precisions.Parse(parse.GetValue(precision)!);
+            var c = CultureInfo.InvariantCulture;
+            if (!parse.GetValue(json))
+            {
+                Console.WriteLine($"{sentences.Count} STS-B sentences: cosine of the {Precisions.Name(chosen)} embedding to the fp32 one (kernels: {Bge.Core.Kernels.Simd.Describe(Bge.Core.Kernels.Simd.Default)})");
+                Console.WriteLine($"| {"model",-28} | {"min",9} | {"p1",9} | {"median",9} |");
+                Console.WriteLine($"|{new string('-', 30)}|{new string('-', 11)}|{new string('-', 11)}|{new string('-', 11)}|");
+            }
+
+            foreach (var ((name, reference), (_, other)) in Load(parse.GetValue(models)).Zip(Load(parse.GetValue(models), chosen)))
+            {
+                var (a, b) = (reference.Encode(sentences), other.Encode(sentences));
+                var cosines = Enumerable.Range(0, sentences.Count)
+                    .Select(i => (double)System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a.Row(i), b.Row(i))).Order().ToList();
+                var (min, p1, median) = (cosines[0], cosines[cosines.Count / 100], cosines[cosines.Count / 2]);
+                if (parse.GetValue(json))
+                {
+                    Console.WriteLine(new JsonObject
+                    {
+                        ["task"] = "precision", ["model"] = name, ["precision"] = Precisions.Name(chosen),
+                        ["min"] = Math.Round(min, 7), ["p1"] = Math.Round(p1, 7), ["median"] = Math.Round(median, 7),
+                    }.ToJsonString());
+                }
+                else
+                {
+                    Console.WriteLine($"| {name,-28} | {min.ToString("F6", c),9} | {p1.ToString("F6", c),9} | {median.ToString("F6", c),9} |");
+                }
+            }
+
+            return 0;
+        });
+        return command;
     }
 
     private static IEnumerable<PoolingMode> Poolings(string value) => value switch

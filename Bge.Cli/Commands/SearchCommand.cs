@@ -16,7 +16,8 @@ internal static class SearchCommand
         var indexFile = new Option<string?>("--index") { Description = "Keep the index in this file: reused when it matches the model and the corpus; lines appended to the corpus are added to it." };
         var query = new Option<string>("--query", "-q") { Description = "The search query (encoded with the model's retrieval instruction).", Required = true };
         var topK = new Option<int>("--top-k", "-k") { Description = "How many results.", DefaultValueFactory = _ => 5 };
-        var command = new Command("search", "Rank the lines of a corpus file by semantic similarity to a query.") { model, corpus, indexFile, query, topK };
+        var precision = CommonOptions.Precision();
+        var command = new Command("search", "Rank the lines of a corpus file by semantic similarity to a query.") { model, corpus, indexFile, query, topK, precision };
         command.SetAction(parse =>
         {
             if (parse.GetValue(topK) < 1)
@@ -25,7 +26,7 @@ internal static class SearchCommand
                 return 1;
             }
 
-            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)));
+            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)), new EmbedderOptions { Precision = Precisions.Parse(parse.GetValue(precision)!) });
             var documents = File.ReadLines(parse.GetValue(corpus)!).Where(l => l.Trim().Length > 0).ToList();
             var index = Build(embedder, documents, parse.GetValue(indexFile));
             var hits = index.Search(embedder, parse.GetValue(query)!, parse.GetValue(topK));

@@ -19,13 +19,21 @@ public static partial class Gemm
         where V : unmanaged, IVector<V> =>
         V.Count == 16 || (V.Count == 4 && AdvSimd.Arm64.IsSupported) ? 8 : 6;
 
+    // One vector of W: float, or bfloat16 widened (the JIT keeps only the branch for TW).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe V LoadWeight<V, TW>(TW* w)
+        where V : unmanaged, IVector<V>
+        where TW : unmanaged =>
+        typeof(TW) == typeof(ushort) ? V.LoadBFloat16((ushort*)w) : V.Load((float*)w);
+
     // C[rows × 2V] = init + strip · panel, init rows ldi apart (0: one bias row for all). Eight-row code is removed
     // by the JIT where the strip has six. Not inlined: on its own it keeps every pointer in a register. The weight
     // comes first in each multiply-add: the JIT then accumulates in place (vfmadd231) instead of into the dying
     // broadcast register plus a move back.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel<V>(float* a, int depth, float* w, float* c, int ldc, float* init, int ldi)
+    private static unsafe void Kernel<V, TW>(float* a, int depth, TW* w, float* c, int ldc, float* init, int ldi)
         where V : unmanaged, IVector<V>
+        where TW : unmanaged
     {
         var (n, rows) = (V.Count, Strip<V>());
         V c00 = V.Load(init), c01 = V.Load(init + n);
@@ -49,8 +57,8 @@ public static partial class Gemm
                 Sse.Prefetch0(w + PrefetchAhead);
             }
 
-            var w0 = V.Load(w);
-            var w1 = V.Load(w + n);
+            var w0 = LoadWeight<V, TW>(w);
+            var w1 = LoadWeight<V, TW>(w + n);
             var x = V.Create(a[0]);
             c00 = V.MultiplyAdd(w0, x, c00);
             c01 = V.MultiplyAdd(w1, x, c01);

@@ -15,8 +15,9 @@ namespace Bge.Core.Kernels;
 /// two-vector block of C in registers. Edges (fewer rows or columns) run the same kernel on a zero-padded scratch
 /// block. The walk is the same at every width; only the vector type, and so the panel and strip sizes, differ. Each
 /// element of C is its bias plus the products added one k at a time, so every width, the scalar path included, gives
-/// the same bits, whatever the number of threads. <see cref="Reference"/> is the plain triple loop on the unpacked
-/// weight it is tested against.
+/// the same bits, whatever the number of threads. Bfloat16 panels are widened to float as the kernel loads them
+/// (exact), so a bf16 weight gives the same bits as the fp32 weight it rounds to. <see cref="Reference"/> is the plain
+/// triple loop on the unpacked weight it is tested against.
 /// </para>
 /// </summary>
 public static partial class Gemm
@@ -74,45 +75,60 @@ public static partial class Gemm
         }
 
         fixed (float* pa = a, pc = c, pw = weight.Data, pb = weight.Bias)
+        fixed (ushort* ph = weight.BFloat16)
         {
-            var operands = new Operands(pa, k, m, k, pw, pb, n, pc, n);
-            switch (weight.Simd)
+            var bf16 = weight.Precision == Precision.Bf16;
+            var operands = new Operands(pa, k, m, k, bf16 ? ph : pw, pb, n, pc, n);
+            switch (weight.Simd, bf16)
             {
-                case SimdWidth.Vector512:
-                    Multiply<Vec512>(operands, parallelism, epilogue);
+                case (SimdWidth.Vector512, false):
+                    Multiply<Vec512, float>(operands, parallelism, epilogue);
                     break;
-                case SimdWidth.Vector256:
-                    Multiply<Vec256>(operands, parallelism, epilogue);
+                case (SimdWidth.Vector512, true):
+                    Multiply<Vec512, ushort>(operands, parallelism, epilogue);
                     break;
-                case SimdWidth.Vector128:
-                    Multiply<Vec128>(operands, parallelism, epilogue);
+                case (SimdWidth.Vector256, false):
+                    Multiply<Vec256, float>(operands, parallelism, epilogue);
+                    break;
+                case (SimdWidth.Vector256, true):
+                    Multiply<Vec256, ushort>(operands, parallelism, epilogue);
+                    break;
+                case (SimdWidth.Vector128, false):
+                    Multiply<Vec128, float>(operands, parallelism, epilogue);
+                    break;
+                case (SimdWidth.Vector128, true):
+                    Multiply<Vec128, ushort>(operands, parallelism, epilogue);
+                    break;
+                case (_, false):
+                    Multiply<Vec1, float>(operands, parallelism, epilogue);
                     break;
                 default:
-                    Multiply<Vec1>(operands, parallelism, epilogue);
+                    Multiply<Vec1, ushort>(operands, parallelism, epilogue);
                     break;
             }
         }
     }
 
     /// <summary>
-    /// The operands: A (m × k, row stride lda), ⌈n/panel⌉ zero-padded panels of [k × panel width] and their padded
-    /// bias, C (m × n, row stride ldc).
+    /// The operands: A (m × k, row stride lda), ⌈n/panel⌉ zero-padded panels of [k × panel width] (float or
+    /// bfloat16) and their padded bias, C (m × n, row stride ldc).
     /// </summary>
-    private readonly unsafe struct Operands(float* a, int lda, int m, int k, float* panels, float* bias, int n, float* c, int ldc)
+    private readonly unsafe struct Operands(float* a, int lda, int m, int k, void* panels, float* bias, int n, float* c, int ldc)
     {
         public readonly float* A = a;
         public readonly int Lda = lda;
         public readonly int M = m;
         public readonly int K = k;
-        public readonly float* Panels = panels;
+        public readonly void* Panels = panels;
         public readonly float* Bias = bias;
         public readonly int N = n;
         public readonly float* C = c;
         public readonly int Ldc = ldc;
     }
 
-    private static unsafe void Multiply<V>(Operands o, int parallelism, Epilogue epilogue)
+    private static unsafe void Multiply<V, TW>(Operands o, int parallelism, Epilogue epilogue)
         where V : unmanaged, IVector<V>
+        where TW : unmanaged
     {
         parallelism = WorkerTeam.ThreadsFor((long)o.M * o.K * o.N, parallelism);
         var width = 2 * V.Count;
@@ -128,7 +144,7 @@ public static partial class Gemm
             var r0 = t / panelTiles * tileRows;
             var p0 = t % panelTiles * panelsPerTile;
             var (r1, p1) = (Math.Min(o.M, r0 + tileRows), Math.Min(panelCount, p0 + panelsPerTile));
-            Tile<V>(o, r0, r1, p0, p1);
+            Tile<V, TW>(o, r0, r1, p0, p1);
             if (epilogue == Epilogue.Gelu)
             {
                 var (c0, c1) = (p0 * width, Math.Min(o.N, p1 * width));
@@ -167,8 +183,9 @@ public static partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile<V>(Operands o, int r0, int r1, int p0, int p1)
+    private static unsafe void Tile<V, TW>(Operands o, int r0, int r1, int p0, int p1)
         where V : unmanaged, IVector<V>
+        where TW : unmanaged
     {
         var (width, strip, k) = (2 * V.Count, Strip<V>(), o.K);
         var strips = (r1 - r0 + strip - 1) / strip;
@@ -185,7 +202,7 @@ public static partial class Gemm
                 PackA(o.A, o.Lda, r0, r1, k0, depth, strip, pack);
                 for (var p = p0; p < p1; p++)
                 {
-                    var panel = o.Panels + ((long)p * k * width) + ((long)k0 * width);
+                    var panel = (TW*)o.Panels + ((long)p * k * width) + ((long)k0 * width);
                     var col = p * width;
                     var columns = Math.Min(width, o.N - col);
                     for (var s = 0; s < strips; s++)
@@ -197,7 +214,7 @@ public static partial class Gemm
                         if (rows == strip && columns == width)
                         {
                             // The first chunk starts from the bias (stride 0: the same row for all); later ones from C.
-                            Kernel<V>(a, depth, panel, target, o.Ldc, k0 == 0 ? o.Bias + col : target, k0 == 0 ? 0 : o.Ldc);
+                            Kernel<V, TW>(a, depth, panel, target, o.Ldc, k0 == 0 ? o.Bias + col : target, k0 == 0 ? 0 : o.Ldc);
                             continue;
                         }
 
@@ -207,7 +224,7 @@ public static partial class Gemm
                             new ReadOnlySpan<float>(k0 == 0 ? o.Bias + col : target + ((long)r * o.Ldc), columns).CopyTo(new Span<float>(edge + (r * width), columns));
                         }
 
-                        Kernel<V>(a, depth, panel, edge, width, edge, width);
+                        Kernel<V, TW>(a, depth, panel, edge, width, edge, width);
                         for (var r = 0; r < rows; r++)
                         {
                             new ReadOnlySpan<float>(edge + (r * width), columns).CopyTo(new Span<float>(target + ((long)r * o.Ldc), columns));

@@ -6,8 +6,8 @@ namespace Bge.Core.Model;
 /// <summary>The feed-forward expansion with GELU (<c>intermediate.dense</c>, hidden_act "gelu"), the activation fused into the GEMM.</summary>
 internal sealed class BertIntermediate(Linear dense)
 {
-    public static BertIntermediate Load(BertWeights weights, string prefix, SimdWidth simd) =>
-        new(Linear.Load(weights, prefix + "dense", weights.Config.IntermediateSize, weights.Config.HiddenSize, simd));
+    public static BertIntermediate Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision) =>
+        new(Linear.Load(weights, prefix + "dense", weights.Config.IntermediateSize, weights.Config.HiddenSize, simd, precision));
 
     public int Width => dense.Out;
 

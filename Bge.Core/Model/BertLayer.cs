@@ -6,14 +6,14 @@ namespace Bge.Core.Model;
 /// <summary>One encoder layer (<c>encoder.layer.{i}</c>): attention, then the feed-forward block.</summary>
 internal sealed class BertLayer(BertSelfAttention attention, BertSelfOutput attentionOutput, BertIntermediate intermediate, BertOutput output)
 {
-    public static BertLayer Load(BertWeights weights, int index, SimdWidth simd)
+    public static BertLayer Load(BertWeights weights, int index, SimdWidth simd, Precision precision)
     {
         var p = BertTensorNames.Layer(index);
         return new(
-            BertSelfAttention.Load(weights, p + "attention.self.", simd),
-            BertSelfOutput.Load(weights, p + "attention.output.", simd),
-            BertIntermediate.Load(weights, p + "intermediate.", simd),
-            BertOutput.Load(weights, p + "output.", simd));
+            BertSelfAttention.Load(weights, p + "attention.self.", simd, precision),
+            BertSelfOutput.Load(weights, p + "attention.output.", simd, precision),
+            BertIntermediate.Load(weights, p + "intermediate.", simd, precision),
+            BertOutput.Load(weights, p + "output.", simd, precision));
     }
 
     public int ScratchWidth => Math.Max(attention.ScratchWidth, intermediate.Width);

@@ -14,10 +14,11 @@ public sealed class BertModel
     private readonly BertLayer[] _layers;
     private readonly WorkspacePool _workspaces;
 
-    private BertModel(BertConfig config, BertEmbeddings embeddings, BertLayer[] layers, SimdWidth simd)
+    private BertModel(BertConfig config, BertEmbeddings embeddings, BertLayer[] layers, SimdWidth simd, Precision precision)
     {
         Config = config;
         Simd = simd;
+        Precision = precision;
         _embeddings = embeddings;
         _layers = layers;
         _workspaces = new WorkspacePool(config.HiddenSize, layers.Max(l => l.ScratchWidth));
@@ -29,15 +30,20 @@ public sealed class BertModel
     /// <summary>The vector width every kernel of its forward pass uses, fixed at load.</summary>
     public SimdWidth Simd { get; }
 
+    /// <summary>How the Linear layers' weights are held (<see cref="Core.Precision"/>), fixed at load.</summary>
+    public Precision Precision { get; }
+
     /// <summary>Builds the encoder from checked weights (copied and packed; the weights may be disposed afterwards).</summary>
     /// <param name="weights">The checkpoint's tensors.</param>
     /// <param name="simd">The vector width its kernels use (<see cref="Kernels.Simd.Default"/> when null); the weights are packed for it.</param>
-    public static BertModel Load(BertWeights weights, SimdWidth? simd = null)
+    /// <param name="precision">How the Linear layers' weights are held (fp32 when null).</param>
+    public static BertModel Load(BertWeights weights, SimdWidth? simd = null, Precision? precision = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var width = simd ?? Kernels.Simd.Default;
-        var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i, width)).ToArray();
-        return new BertModel(weights.Config, BertEmbeddings.Load(weights, width), layers, width);
+        var held = precision ?? Precision.Fp32;
+        var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i, width, held)).ToArray();
+        return new BertModel(weights.Config, BertEmbeddings.Load(weights, width), layers, width, held);
     }
 
     /// <summary>Runs the encoder over a packed batch.</summary>

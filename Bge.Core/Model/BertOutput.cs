@@ -6,8 +6,8 @@ namespace Bge.Core.Model;
 /// <summary>The feed-forward contraction, residual and LayerNorm (<c>output.dense</c>, <c>output.LayerNorm</c>).</summary>
 internal sealed class BertOutput(Linear dense, LayerNormalization layerNorm)
 {
-    public static BertOutput Load(BertWeights weights, string prefix, SimdWidth simd) => new(
-        Linear.Load(weights, prefix + "dense", weights.Config.HiddenSize, weights.Config.IntermediateSize, simd),
+    public static BertOutput Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision) => new(
+        Linear.Load(weights, prefix + "dense", weights.Config.HiddenSize, weights.Config.IntermediateSize, simd, precision),
         LayerNormalization.Load(weights, prefix + "LayerNorm", simd));
 
     // (T, I) intermediate, (T, H) input -> (T, H) LayerNorm(intermediate·Wᵀ + b + input)

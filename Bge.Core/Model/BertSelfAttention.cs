@@ -28,10 +28,10 @@ internal sealed class BertSelfAttention
         _scale = 1f / MathF.Sqrt(_headSize);
     }
 
-    public static BertSelfAttention Load(BertWeights weights, string prefix, SimdWidth simd)
+    public static BertSelfAttention Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision)
     {
         var h = weights.Config.HiddenSize;
-        var queryKeyValue = Linear.Stack(weights, [prefix + "query", prefix + "key", prefix + "value"], h, h, simd);
+        var queryKeyValue = Linear.Stack(weights, [prefix + "query", prefix + "key", prefix + "value"], h, h, simd, precision);
         return new BertSelfAttention(queryKeyValue, h, weights.Config.NumAttentionHeads, simd);
     }
 

@@ -6,10 +6,10 @@ namespace Bge.Core.Model;
 /// <summary>Attention output projection, residual and LayerNorm (<c>attention.output.dense</c>, <c>attention.output.LayerNorm</c>).</summary>
 internal sealed class BertSelfOutput(Linear dense, LayerNormalization layerNorm)
 {
-    public static BertSelfOutput Load(BertWeights weights, string prefix, SimdWidth simd)
+    public static BertSelfOutput Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision)
     {
         var h = weights.Config.HiddenSize;
-        return new(Linear.Load(weights, prefix + "dense", h, h, simd), LayerNormalization.Load(weights, prefix + "LayerNorm", simd));
+        return new(Linear.Load(weights, prefix + "dense", h, h, simd, precision), LayerNormalization.Load(weights, prefix + "LayerNorm", simd));
     }
 
     // (T, H) context, (T, H) input -> (T, H) LayerNorm(context·Wᵀ + b + input)

@@ -12,13 +12,13 @@ internal sealed class Linear
     }
 
     /// <summary>Loads <c>{name}.weight</c> and <c>{name}.bias</c>.</summary>
-    public static Linear Load(BertWeights weights, string name, int outFeatures, int inFeatures, SimdWidth simd) =>
-        Stack(weights, [name], outFeatures, inFeatures, simd);
+    public static Linear Load(BertWeights weights, string name, int outFeatures, int inFeatures, SimdWidth simd, Precision precision) =>
+        Stack(weights, [name], outFeatures, inFeatures, simd, precision);
 
     /// <summary>Loads several Linear layers of the same input as one, their outputs side by side (Q, K and V).</summary>
-    public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures, SimdWidth simd)
+    public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures, SimdWidth simd, Precision precision)
     {
-        var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures, simd);
+        var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures, simd, precision);
         // One reused buffer, read straight from the file: loading holds no second copy of the model.
         var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(outFeaturesEach * (inFeatures + 1));
         try

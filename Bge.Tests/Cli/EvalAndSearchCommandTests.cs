@@ -75,6 +75,12 @@ public sealed class EvalAndSearchCommandTests
     }
 
     [Test]
+    public void TheSharedStsbFileIsFoundBesideTheRepositoryWithoutBeingNamed()
+    {
+        Assert.That(Path.GetFullPath(Bge.Cli.SharedData.Find("sts-test.csv")), Is.EqualTo(Path.GetFullPath(Path.Combine(TestPaths.Shared, "data", "stsb", "sts-test.csv"))));
+    }
+
+    [Test]
     public void EvalStsbJsonGivesOneObjectPerResultWithTheEvaluatorsValue()
     {
         var data = Slice(150);

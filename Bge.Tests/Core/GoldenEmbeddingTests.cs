@@ -11,17 +11,17 @@ namespace Bge.Tests.Core;
 /// <summary>Pooled embeddings against Hugging Face's tokenizer + ONNX Runtime (../shared/golden).</summary>
 public sealed class GoldenEmbeddingTests
 {
-    private static readonly Dictionary<(string, SimdWidth?), Embedder> Embedders = [];
+    private static readonly Dictionary<(string, SimdWidth?, Precision), Embedder> Embedders = [];
 
-    /// <summary>The model at <paramref name="simd"/> (null: the process default), loaded once per test run.</summary>
-    internal static Embedder Load(string model, SimdWidth? simd = null)
+    /// <summary>The model at <paramref name="simd"/> (null: the process default) and <paramref name="precision"/>, loaded once per test run.</summary>
+    internal static Embedder Load(string model, SimdWidth? simd = null, Precision precision = Precision.Fp32)
     {
         lock (Embedders)
         {
-            if (!Embedders.TryGetValue((model, simd), out var embedder))
+            if (!Embedders.TryGetValue((model, simd, precision), out var embedder))
             {
-                embedder = Embedder.Load(TestPaths.Model(model), new EmbedderOptions { Warning = _ => { }, Simd = simd });
-                Embedders[(model, simd)] = embedder;
+                embedder = Embedder.Load(TestPaths.Model(model), new EmbedderOptions { Warning = _ => { }, Simd = simd, Precision = precision });
+                Embedders[(model, simd, precision)] = embedder;
             }
 
             return embedder;
@@ -102,6 +102,59 @@ public sealed class GoldenEmbeddingTests
         }
 
         TestContext.Out.WriteLine($"{model} at {simd}: worst cosine {worstCosine:F8}, worst max abs {worstAbs:E2} over {golden.Count} lines ×2");
+        Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
+    }
+
+    /// <summary>
+    /// bf16 weights, at the default width and the scalar path: every golden line alone and in mixed batches of 16
+    /// (bit-identical to alone), both poolings, against ONNX Runtime's fp32 outputs: cosine at least 0.999.
+    /// </summary>
+    [Test]
+    public void Bf16EmbeddingsStayWithinTheirBoundOfTheFp32GoldenOutputsAndDoNotDependOnTheBatch(
+        [Values("snowflake-arctic-embed-xs", "all-MiniLM-L6-v2")] string model, [Values(null, SimdWidth.Scalar)] SimdWidth? simd)
+    {
+        var golden = Golden.Read(model == "all-MiniLM-L6-v2" ? "minilm.jsonl" : "arctic-xs.jsonl");
+        var embedder = Load(model, simd, Precision.Bf16);
+        Assert.That(embedder.Model.Precision, Is.EqualTo(Precision.Bf16));
+        var width = embedder.Model.Simd;
+        var alone = new Dictionary<(GoldenLine, PoolingMode), float[]>();
+        var (worst, failures) = (1.0, new List<string>());
+        void Check(HiddenStates states, int b, GoldenLine line)
+        {
+            foreach (var pooling in new[] { PoolingMode.Cls, PoolingMode.Mean })
+            {
+                var vector = new float[embedder.Dimension];
+                Poolings.For(pooling, width).Pool(states, b, vector);
+                L2Normalize.InPlace(vector, width);
+                if (!alone.TryAdd((line, pooling), vector) && !alone[(line, pooling)].AsSpan().SequenceEqual(vector))
+                {
+                    failures.Add($"{pooling} {line}: not bit-identical to the text alone");
+                }
+
+                var (cosine, _) = Compare(vector, pooling == PoolingMode.Cls ? line.Cls! : line.Mean!);
+                worst = Math.Min(worst, cosine);
+                if (cosine < 0.999)
+                {
+                    failures.Add($"{pooling} {line}: cosine {cosine:F6}");
+                }
+            }
+        }
+
+        foreach (var line in golden)
+        {
+            Check(embedder.Model.Forward(TokenBatch.FromIds([line.Ids]), 2), 0, line);
+        }
+
+        foreach (var chunk in golden.OrderBy(l => l.Ids.Length % 7).Chunk(16))
+        {
+            var states = embedder.Model.Forward(TokenBatch.FromIds(chunk.Select(l => l.Ids).ToList()), 2);
+            for (var b = 0; b < chunk.Length; b++)
+            {
+                Check(states, b, chunk[b]);
+            }
+        }
+
+        TestContext.Out.WriteLine($"{model} bf16 at {Simd.Describe(width)}: worst cosine to the fp32 golden outputs {worst:F7} over {golden.Count} lines ×2");
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
     }
 

@@ -21,6 +21,9 @@ internal unsafe interface IVector<TSelf>
     /// <summary>Count floats from <paramref name="source"/> (no alignment needed).</summary>
     static abstract TSelf Load(float* source);
 
+    /// <summary>Count bfloat16 values from <paramref name="source"/>, widened to float (exact: a bfloat16 is a float's upper 16 bits).</summary>
+    static abstract TSelf LoadBFloat16(ushort* source);
+
     static abstract void Store(TSelf value, float* destination);
 
     /// <summary>a·b + c, fused where the CPU fuses (see <see cref="Simd.HasFusedMultiplyAdd"/>).</summary>

@@ -52,6 +52,9 @@ internal readonly unsafe struct Vec1(float value) : IVector<Vec1>
     public static Vec1 Load(float* source) => new(*source);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec1 LoadBFloat16(ushort* source) => new(BitConverter.Int32BitsToSingle(*source << 16));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vec1 value, float* destination) => *destination = value._v;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

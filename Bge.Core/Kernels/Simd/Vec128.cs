@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Bge.Core.Kernels;
 
@@ -24,6 +26,11 @@ internal readonly unsafe struct Vec128 : IVector<Vec128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec128 Load(float* source) => new(Vector128.Load(source));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec128 LoadBFloat16(ushort* source) => new((
+        AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipLow(Vector128<ushort>.Zero, Vector64.Load(source).ToVector128Unsafe()).AsUInt32()
+        : Vector128.ShiftLeft(Sse41.IsSupported ? Sse41.ConvertToVector128Int32(source).AsUInt32() : Vector128.WidenLower(Vector64.Load(source).ToVector128Unsafe()), 16)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vec128 value, float* destination) => value._v.Store(destination);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Bge.Core.Kernels;
 
@@ -24,6 +25,10 @@ internal readonly unsafe struct Vec256 : IVector<Vec256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec256 Load(float* source) => new(Vector256.Load(source));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec256 LoadBFloat16(ushort* source) => new(Vector256.ShiftLeft(
+        Avx2.IsSupported ? Avx2.ConvertToVector256Int32(source).AsUInt32() : Vector256.WidenLower(Vector128.Load(source).ToVector256Unsafe()), 16).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vec256 value, float* destination) => value._v.Store(destination);

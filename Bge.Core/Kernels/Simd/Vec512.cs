@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Bge.Core.Kernels;
 
@@ -24,6 +25,10 @@ internal readonly unsafe struct Vec512 : IVector<Vec512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec512 Load(float* source) => new(Vector512.Load(source));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vec512 LoadBFloat16(ushort* source) => new(Vector512.ShiftLeft(
+        Avx512F.IsSupported ? Avx512F.ConvertToVector512UInt32(Vector256.Load(source)) : Vector512.WidenLower(Vector256.Load(source).ToVector512Unsafe()), 16).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vec512 value, float* destination) => value._v.Store(destination);

@@ -1,3 +1,4 @@
+using Bge.Core;
 using Bge.Core.Kernels;
 using Bge.Core.Pooling;
 
@@ -49,6 +50,52 @@ public sealed class KernelTests
                 Gemm.Linear(a, m, packed, actual, parallelism);
                 Assert.That(actual, Is.EqualTo(scalar), $"{simd} m {m} k {k} n {n} parallelism {parallelism}");
             }
+        }
+    }
+
+    // The bf16 path widens each weight exactly and then runs the fp32 kernel: it must give the very bits of the fp32
+    // path on the weights rounded to bf16, at every width and thread count, the ragged edges included.
+    [TestCaseSource(nameof(Shapes))]
+    public void Bf16GemmAtEveryWidthIsTheFp32GemmOfTheRoundedWeightsBitForBit(int m, int k, int n)
+    {
+        var a = Random(m * k, 4);
+        var weight = Random(n * k, 5);
+        var bias = Random(n, 6);
+        var rounded = weight.Select(w => Precisions.FromBFloat16(Precisions.ToBFloat16(w))).ToArray();
+        foreach (var simd in Widths)
+        {
+            var expected = new float[m * n];
+            Gemm.Linear(a, m, new PackedWeight(rounded, bias, n, k, simd), expected, 1);
+            var packed = new PackedWeight(weight, bias, n, k, simd, Precision.Bf16);
+            Assert.That(packed.Data, Is.Empty, "bf16 holds no fp32 copy");
+            Assert.That(packed.BFloat16, Has.Length.EqualTo(packed.Panels * packed.PanelWidth * k));
+            foreach (var parallelism in new[] { 1, 2 })
+            {
+                var actual = new float[m * n];
+                Gemm.Linear(a, m, packed, actual, parallelism, Gemm.Epilogue.None);
+                Assert.That(actual, Is.EqualTo(expected), $"{simd} m {m} k {k} n {n} parallelism {parallelism}");
+            }
+        }
+    }
+
+    [Test]
+    public void BFloat16RoundsToNearestEvenAsADoubleReferenceDoes()
+    {
+        Assert.That(Precisions.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F808000)), Is.EqualTo(0x3F80), "a tie goes to the even neighbour below");
+        Assert.That(Precisions.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F818000)), Is.EqualTo(0x3F82), "a tie goes to the even neighbour above");
+        Assert.That(Precisions.ToBFloat16(float.MaxValue), Is.EqualTo(0x7F80), "past the largest bf16: infinity, as PyTorch rounds");
+        Assert.That(float.IsNaN(Precisions.FromBFloat16(Precisions.ToBFloat16(float.NaN))), Is.True);
+        Assert.That(float.IsNaN(Precisions.FromBFloat16(Precisions.ToBFloat16(BitConverter.UInt32BitsToSingle(0x7F800001)))), Is.True, "a NaN whose payload is in the low bits stays NaN");
+        var random = new Random(7);
+        for (var i = 0; i < 200_000; i++)
+        {
+            var bits = (uint)random.NextInt64(0, 0x7F7F0000);   // finite positives below the top binade's last bf16 step
+            var value = BitConverter.UInt32BitsToSingle(bits);
+            var (below, above) = ((ushort)(bits >> 16), (ushort)((bits >> 16) + 1));
+            var (dBelow, dAbove) = (value - (double)Precisions.FromBFloat16(below), Precisions.FromBFloat16(above) - (double)value);
+            var expected = dBelow < dAbove ? below : dAbove < dBelow ? above : (below & 1) == 0 ? below : above;
+            Assert.That(Precisions.ToBFloat16(value), Is.EqualTo(expected), $"0x{bits:X8}");
+            Assert.That(Precisions.ToBFloat16(-value), Is.EqualTo(expected | 0x8000), $"-0x{bits:X8}");
         }
     }
 

@@ -1,0 +1,50 @@
+namespace Bge.Core;
+
+/// <summary>How the Linear layers' weights are held and multiplied; everything else (embeddings, LayerNorm, softmax, attention, pooling) is fp32.</summary>
+public enum Precision
+{
+    /// <summary>32-bit floats: the reference.</summary>
+    Fp32,
+
+    /// <summary>bfloat16 weights (half the memory and half the bytes streamed per forward pass), widened to fp32 in the GEMM; fp32 accumulation.</summary>
+    Bf16,
+}
+
+/// <summary>Names of <see cref="Precision"/> values as the command line and model files spell them.</summary>
+public static class Precisions
+{
+    /// <summary>fp32 or bf16.</summary>
+    public static string Name(Precision precision) => precision switch
+    {
+        Precision.Fp32 => "fp32",
+        Precision.Bf16 => "bf16",
+        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "not a precision"),
+    };
+
+    /// <summary>Parses fp32 or bf16 (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">Another word.</exception>
+    public static Precision Parse(string name) => name?.ToLowerInvariant() switch
+    {
+        "fp32" or "f32" or "float32" => Precision.Fp32,
+        "bf16" or "bfloat16" => Precision.Bf16,
+        _ => throw new ArgumentException($"'{name}' is not a precision (fp32, bf16)", nameof(name)),
+    };
+
+    /// <summary>
+    /// The bfloat16 nearest to <paramref name="value"/> (ties to even, as PyTorch's <c>.to(torch.bfloat16)</c>);
+    /// NaN stays a quiet NaN.
+    /// </summary>
+    public static ushort ToBFloat16(float value)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value))
+        {
+            return (ushort)((bits >> 16) | 0x40);
+        }
+
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16);
+    }
+
+    /// <summary>The float a bfloat16 stands for (exact).</summary>
+    public static float FromBFloat16(ushort value) => BitConverter.Int32BitsToSingle(value << 16);
+}
