@@ -8,26 +8,34 @@ public enum Precision
 
     /// <summary>bfloat16 weights (half the memory and half the bytes streamed per forward pass), widened to fp32 in the GEMM; fp32 accumulation.</summary>
     Bf16,
+
+    /// <summary>
+    /// Dynamic int8 quantization: weights quantized once at load (symmetric, per output channel), activations per row
+    /// at run time (symmetric); int32 accumulation, then scales, bias and activation in fp32.
+    /// </summary>
+    Int8,
 }
 
 /// <summary>Names of <see cref="Precision"/> values as the command line and model files spell them.</summary>
 public static class Precisions
 {
-    /// <summary>fp32 or bf16.</summary>
+    /// <summary>fp32, bf16 or int8.</summary>
     public static string Name(Precision precision) => precision switch
     {
         Precision.Fp32 => "fp32",
         Precision.Bf16 => "bf16",
+        Precision.Int8 => "int8",
         _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "not a precision"),
     };
 
-    /// <summary>Parses fp32 or bf16 (case-insensitive).</summary>
+    /// <summary>Parses fp32, bf16 or int8 (case-insensitive).</summary>
     /// <exception cref="ArgumentException">Another word.</exception>
     public static Precision Parse(string name) => name?.ToLowerInvariant() switch
     {
         "fp32" or "f32" or "float32" => Precision.Fp32,
         "bf16" or "bfloat16" => Precision.Bf16,
-        _ => throw new ArgumentException($"'{name}' is not a precision (fp32, bf16)", nameof(name)),
+        "int8" or "i8" or "qint8" => Precision.Int8,
+        _ => throw new ArgumentException($"'{name}' is not a precision (fp32, bf16, int8)", nameof(name)),
     };
 
     /// <summary>

@@ -17,7 +17,7 @@ namespace Bge.Core.Kernels;
 /// element of C is its bias plus the products added one k at a time, so every width, the scalar path included, gives
 /// the same bits, whatever the number of threads. Bfloat16 panels are widened to float as the kernel loads them
 /// (exact), so a bf16 weight gives the same bits as the fp32 weight it rounds to. <see cref="Reference"/> is the plain
-/// triple loop on the unpacked weight it is tested against.
+/// triple loop on the unpacked weight it is tested against. Int8 weights take their own path (<c>Gemm.Int8.cs</c>).
 /// </para>
 /// </summary>
 public static partial class Gemm
@@ -72,6 +72,12 @@ public static partial class Gemm
         if (m < 0 || a.Length < (long)m * k || c.Length < (long)m * n)
         {
             throw new ArgumentException($"GEMM shapes disagree: a holds {a.Length} for {m}×{k}, c holds {c.Length} for {m}×{n}");
+        }
+
+        if (weight.Precision == Precision.Int8)
+        {
+            LinearInt8(a, m, weight, c, parallelism, epilogue);
+            return;
         }
 
         fixed (float* pa = a, pc = c, pw = weight.Data, pb = weight.Bias)

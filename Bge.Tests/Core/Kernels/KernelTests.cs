@@ -10,9 +10,9 @@ namespace Bge.Tests.Core.Kernels;
 /// </summary>
 public sealed class KernelTests
 {
-    private static readonly SimdWidth[] Widths = [SimdWidth.Scalar, SimdWidth.Vector128, SimdWidth.Vector256, SimdWidth.Vector512];
+    internal static readonly SimdWidth[] Widths = [SimdWidth.Scalar, SimdWidth.Vector128, SimdWidth.Vector256, SimdWidth.Vector512];
 
-    private static float[] Random(int n, int seed, float scale = 1f)
+    internal static float[] Random(int n, int seed, float scale = 1f)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale).ToArray();

@@ -1,0 +1,313 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Bge.Core.Kernels;
+
+/// <summary>
+/// The int8 GEMM (dynamic quantization): each row of A is quantized symmetrically at run time (scale = max |a| / 127),
+/// multiplied by the int8 panels of W (<see cref="PackedWeight.Int8"/>) with exact int32 accumulation, then
+/// C = acc · (row scale · column scale) + bias in fp32. The integer sums are exact, so every kernel, at every width
+/// and thread count, gives the same bits as <see cref="ReferenceInt8"/>, the plain loop it is tested against.
+/// <para>
+/// A is packed in strips of <see cref="Int8StripRows"/> rows, four inputs of a row side by side ([depth/4 × rows × 4]
+/// bytes), so that one 32-bit broadcast feeds a four-way byte dot product against a panel's
+/// [depth/4 × columns × 4] bytes. The kernels (<c>Int8Dot.cs</c>) differ only in that product.
+/// </para>
+/// </summary>
+public static partial class Gemm
+{
+    /// <summary>Rows of A per int8 micro-kernel call.</summary>
+    public const int Int8StripRows = 4;
+
+    /// <summary>The four-way byte dot products the int8 GEMM can run on.</summary>
+    internal enum Int8Kernel
+    {
+        /// <summary>Plain integer loops (any panel width).</summary>
+        Scalar,
+
+        /// <summary>SSSE3 at 128 bits: |a| × (w with a's sign) pairs (PMADDUBSW), then pairs of pairs (PMADDWD).</summary>
+        Ssse3,
+
+        /// <summary>AVX2 at 256 bits, as <see cref="Ssse3"/>.</summary>
+        Avx2,
+
+        /// <summary>AVX-VNNI at 256 bits: unsigned a + 128 against signed w in one VPDPBUSD, corrected by 128 · Σw.</summary>
+        AvxVnni,
+
+        /// <summary>AVX2 computing exactly what VPDPBUSD computes (a + 128, corrected) from 16-bit products: the VNNI formulation, testable without VNNI.</summary>
+        Avx2Unsigned,
+
+        /// <summary>ARM64 SDOT (signed four-way dot product, the Dp extension).</summary>
+        ArmDot,
+    }
+
+    /// <summary>Output columns per int8 panel at <paramref name="simd"/>: 16 at 256 and 512 bits (two 256-bit vectors of int32: .NET has no 512-bit VNNI), 8 at 128 bits, 2 on the scalar path.</summary>
+    public static int Int8PanelWidth(SimdWidth simd) => simd switch
+    {
+        SimdWidth.Vector512 or SimdWidth.Vector256 => 16,
+        SimdWidth.Vector128 => 8,
+        _ => 2,
+    };
+
+    /// <summary>The fastest int8 kernel this CPU runs for panels of <paramref name="simd"/>.</summary>
+    internal static Int8Kernel BestInt8Kernel(SimdWidth simd) => Int8PanelWidth(simd) switch
+    {
+        16 when Int8Dot.Vnni.IsSupported => Int8Kernel.AvxVnni,
+        16 when Int8Dot.Avx2.IsSupported => Int8Kernel.Avx2,
+        8 when Int8Dot.Ssse3.IsSupported => Int8Kernel.Ssse3,
+        8 when Int8Dot.ArmDot.IsSupported => Int8Kernel.ArmDot,
+        _ => Int8Kernel.Scalar,
+    };
+
+    /// <summary>Whether <paramref name="kernel"/> runs here on panels of <paramref name="panelWidth"/> columns.</summary>
+    internal static bool Int8KernelRuns(Int8Kernel kernel, int panelWidth) => kernel switch
+    {
+        Int8Kernel.Scalar => true,
+        Int8Kernel.Ssse3 => panelWidth == 8 && Int8Dot.Ssse3.IsSupported,
+        Int8Kernel.ArmDot => panelWidth == 8 && Int8Dot.ArmDot.IsSupported,
+        Int8Kernel.Avx2 => panelWidth == 16 && Int8Dot.Avx2.IsSupported,
+        Int8Kernel.Avx2Unsigned => panelWidth == 16 && Int8Dot.Avx2Unsigned.IsSupported,
+        Int8Kernel.AvxVnni => panelWidth == 16 && Int8Dot.Vnni.IsSupported,
+        _ => false,
+    };
+
+    private static unsafe void LinearInt8(ReadOnlySpan<float> a, int m, PackedWeight weight, Span<float> c, int parallelism, Epilogue epilogue) =>
+        LinearInt8(a, m, weight, c, parallelism, epilogue, BestInt8Kernel(weight.Simd));
+
+    /// <summary><see cref="Linear"/> for an int8 weight on a chosen kernel (tests run each one the CPU has).</summary>
+    internal static unsafe void LinearInt8(ReadOnlySpan<float> a, int m, PackedWeight weight, Span<float> c, int parallelism, Epilogue epilogue, Int8Kernel kernel)
+    {
+        if (!Int8KernelRuns(kernel, weight.PanelWidth))
+        {
+            throw new PlatformNotSupportedException($"the {kernel} int8 kernel does not run here on panels of {weight.PanelWidth} columns");
+        }
+
+        int k = weight.In, depth = weight.Depth, n = weight.Out, width = weight.PanelWidth;
+        const int strip = Int8StripRows;
+        var strips = (m + strip - 1) / strip;
+        var quantized = System.Buffers.ArrayPool<sbyte>.Shared.Rent(Math.Max(1, strips * strip * depth));
+        var rowScales = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, strips * strip));
+        try
+        {
+            fixed (float* pa = a, pc = c, ps = rowScales, pscale = weight.Scales, pb = weight.Bias)
+            fixed (sbyte* pq = quantized, pw = weight.Int8)
+            fixed (int* psum = weight.ColumnSums)
+            {
+                var (aa, qq, ss) = ((nint)pa, (nint)pq, (nint)ps);
+                WorkerTeam.For(strips, WorkerTeam.ThreadsFor((long)m * k * 16, parallelism), s =>
+                    QuantizeStrip((float*)aa, k, depth, s * strip, Math.Min(m, (s + 1) * strip), (sbyte*)qq + ((long)s * strip * depth), (float*)ss + (s * strip)));
+                var o = new Int8Operands(pq, rowScales: ps, m, depth, pw, pscale, psum, pb, n, width, pc);
+                MultiplyInt8(o, parallelism, epilogue, kernel, weight.Simd);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<sbyte>.Shared.Return(quantized);
+            System.Buffers.ArrayPool<float>.Shared.Return(rowScales);
+        }
+    }
+
+    private readonly unsafe struct Int8Operands(sbyte* a, float* rowScales, int m, int depth, sbyte* panels, float* scales, int* sums, float* bias, int n, int width, float* c)
+    {
+        public readonly sbyte* A = a;
+        public readonly float* RowScales = rowScales;
+        public readonly int M = m;
+        public readonly int Depth = depth;
+        public readonly sbyte* Panels = panels;
+        public readonly float* Scales = scales;
+        public readonly int* Sums = sums;
+        public readonly float* Bias = bias;
+        public readonly int N = n;
+        public readonly int Width = width;
+        public readonly float* C = c;
+    }
+
+    private static unsafe void MultiplyInt8(Int8Operands o, int parallelism, Epilogue epilogue, Int8Kernel kernel, SimdWidth simd)
+    {
+        parallelism = WorkerTeam.ThreadsFor((long)o.M * o.Depth * o.N / 2, parallelism);
+        var panelCount = (o.N + o.Width - 1) / o.Width;
+        var (rowTiles, tileRows) = RowTiles(o.M, Int8StripRows, parallelism);
+        var panelTiles = parallelism <= 1 ? 1 : Math.Min(panelCount, Math.Max(1, ((2 * parallelism) + rowTiles - 1) / rowTiles));
+        var panelsPerTile = (panelCount + panelTiles - 1) / panelTiles;
+        void Run(int t)
+        {
+            var r0 = t / panelTiles * tileRows;
+            var p0 = t % panelTiles * panelsPerTile;
+            var (r1, p1) = (Math.Min(o.M, r0 + tileRows), Math.Min(panelCount, p0 + panelsPerTile));
+            TileInt8(o, r0, r1, p0, p1, kernel);
+            if (epilogue == Epilogue.Gelu)
+            {
+                var (c0, c1) = (p0 * o.Width, Math.Min(o.N, p1 * o.Width));
+                for (var row = r0; row < r1; row++)
+                {
+                    Kernels.Gelu.InPlace(o.C + ((long)row * o.N) + c0, c1 - c0, simd);
+                }
+            }
+        }
+
+        WorkerTeam.For(rowTiles * panelTiles, parallelism, Run);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void TileInt8(Int8Operands o, int r0, int r1, int p0, int p1, Int8Kernel kernel)
+    {
+        const int strip = Int8StripRows;
+        var acc = stackalloc int[strip * o.Width];
+        var groups = o.Depth / 4;
+        for (var p = p0; p < p1; p++)
+        {
+            var col = p * o.Width;
+            var panel = o.Panels + ((long)p * o.Depth * o.Width);
+            for (var row = r0; row < r1; row += strip)
+            {
+                var a = o.A + ((long)row * o.Depth);
+                var sums = o.Sums + col;
+                switch (kernel)
+                {
+                    case Int8Kernel.AvxVnni:
+                        Int8Dot.Kernel<Int8Dot.Vnni, Vector256<int>>(a, groups, panel, acc, sums);
+                        break;
+                    case Int8Kernel.Avx2:
+                        Int8Dot.Kernel<Int8Dot.Avx2, Vector256<int>>(a, groups, panel, acc, sums);
+                        break;
+                    case Int8Kernel.Avx2Unsigned:
+                        Int8Dot.Kernel<Int8Dot.Avx2Unsigned, Vector256<int>>(a, groups, panel, acc, sums);
+                        break;
+                    case Int8Kernel.Ssse3:
+                        Int8Dot.Kernel<Int8Dot.Ssse3, Vector128<int>>(a, groups, panel, acc, sums);
+                        break;
+                    case Int8Kernel.ArmDot:
+                        Int8Dot.Kernel<Int8Dot.ArmDot, Vector128<int>>(a, groups, panel, acc, sums);
+                        break;
+                    default:
+                        Int8Dot.ScalarKernel(a, groups, panel, o.Width, acc);
+                        break;
+                }
+
+                Dequantize(acc, o, row, Math.Min(strip, r1 - row), col, Math.Min(o.Width, o.N - col));
+            }
+        }
+    }
+
+    // C[row + r, col + j] = acc[r, j] · (rowScale · columnScale) + bias, in fp32, the products never fused, so that
+    // the vector and the scalar loop give the same bits.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Dequantize(int* acc, Int8Operands o, int row, int rows, int col, int columns)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            var rowScale = o.RowScales[row + r];
+            var target = o.C + ((long)(row + r) * o.N) + col;
+            var source = acc + (r * o.Width);
+            var j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j + 8 <= columns; j += 8)
+                {
+                    var scale = Vector256.Create(rowScale) * Vector256.Load(o.Scales + col + j);
+                    ((Vector256.ConvertToSingle(Vector256.Load(source + j)) * scale) + Vector256.Load(o.Bias + col + j)).Store(target + j);
+                }
+            }
+
+            for (; j < columns; j++)
+            {
+                var scale = rowScale * o.Scales[col + j];
+                target[j] = ((float)source[j] * scale) + o.Bias[col + j];
+            }
+        }
+    }
+
+    // Rows r0..r1 of A (k wide) into one strip [depth/4 × Int8StripRows × 4] and their scales; rows past r1 and
+    // inputs past k are zero.
+    private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales)
+    {
+        new Span<sbyte>(strip, Int8StripRows * depth).Clear();
+        var row = stackalloc sbyte[depth];
+        for (var r = 0; r < Int8StripRows; r++)
+        {
+            if (r0 + r >= r1)
+            {
+                scales[r] = 0;
+                continue;
+            }
+
+            new Span<sbyte>(row, depth).Clear();
+            scales[r] = QuantizeRow(new ReadOnlySpan<float>(a + ((long)(r0 + r) * k), k), new Span<sbyte>(row, k));
+            for (var g = 0; g < depth / 4; g++)
+            {
+                ((int*)strip)[(g * Int8StripRows) + r] = ((int*)row)[g];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Quantizes one row of activations symmetrically: returns the scale (max |x| / 127; 0 for an all-zero row) and
+    /// writes round(x · 127 / max |x|), ties to even, into <paramref name="destination"/>. Non-finite values give a
+    /// non-finite scale, so they reach the output rather than vanish.
+    /// </summary>
+    public static unsafe float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> destination)
+    {
+        if (destination.Length < x.Length)
+        {
+            throw new ArgumentException($"{x.Length} activations into {destination.Length} int8 values", nameof(destination));
+        }
+
+        var max = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x);
+        max = float.IsNaN(max) ? float.NaN : Math.Abs(max);
+        if (max == 0 || !float.IsFinite(max))
+        {
+            destination[..x.Length].Clear();
+            return max == 0 ? 0 : float.NaN;
+        }
+
+        var inverse = 127f / max;
+        var i = 0;
+        fixed (float* px = x)
+        fixed (sbyte* pd = destination)
+        {
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var factor = Vector256.Create(inverse);
+                for (; i + 32 <= x.Length; i += 32)
+                {
+                    var q0 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i) * factor));
+                    var q1 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i + 8) * factor));
+                    var q2 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i + 16) * factor));
+                    var q3 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i + 24) * factor));
+                    Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).Store(pd + i);
+                }
+            }
+
+            for (; i < x.Length; i++)
+            {
+                pd[i] = (sbyte)(int)MathF.Round(px[i] * inverse);
+            }
+        }
+
+        return max / 127f;
+    }
+
+    /// <summary>
+    /// The int8 GEMM as plain loops over PyTorch's [N × K] layout: each row of <paramref name="a"/> quantized by
+    /// <see cref="QuantizeRow"/>, int32 sums, then acc · (row scale · column scale) + bias.
+    /// </summary>
+    public static void ReferenceInt8(ReadOnlySpan<float> a, int m, int k, ReadOnlySpan<sbyte> weight, ReadOnlySpan<float> scales, int n, ReadOnlySpan<float> bias, Span<float> c)
+    {
+        var row = new sbyte[k];
+        for (var r = 0; r < m; r++)
+        {
+            var rowScale = QuantizeRow(a.Slice(r * k, k), row);
+            for (var o = 0; o < n; o++)
+            {
+                var sum = 0;
+                for (var i = 0; i < k; i++)
+                {
+                    sum += row[i] * weight[(o * k) + i];
+                }
+
+                var scale = rowScale * scales[o];
+                c[(r * n) + o] = ((float)sum * scale) + bias[o];
+            }
+        }
+    }
+}
