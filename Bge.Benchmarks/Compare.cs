@@ -146,31 +146,38 @@ internal static class Compare
     /// </summary>
     private static (double Ours, double Theirs) SideBySide(Action ours, Action theirs, double seconds, int rounds = 3)
     {
+        var both = SideBySide([ours, theirs], seconds, rounds);
+        return (both[0], both[1]);
+    }
+
+    /// <summary>Median seconds per call of each action, in alternating rounds (first, second, …, first, …).</summary>
+    internal static double[] SideBySide(Action[] actions, double seconds, int rounds = 3)
+    {
         if (rounds > 1)
         {
-            ours();
-            theirs();
+            foreach (var action in actions)
+            {
+                action();
+            }
         }
 
-        var (a, b) = (new List<double>(), new List<double>());
+        var times = actions.Select(_ => new List<double>()).ToArray();
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var (action, times) in new[] { (ours, a), (theirs, b) })
+            for (var e = 0; e < actions.Length; e++)
             {
                 var total = Stopwatch.StartNew();
                 do
                 {
                     var one = Stopwatch.StartNew();
-                    action();
-                    times.Add(one.Elapsed.TotalSeconds);
+                    actions[e]();
+                    times[e].Add(one.Elapsed.TotalSeconds);
                 }
                 while (total.Elapsed.TotalSeconds < seconds / rounds);
             }
         }
 
-        a.Sort();
-        b.Sort();
-        return (a[a.Count / 2], b[b.Count / 2]);
+        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 
     /// <summary>
@@ -205,9 +212,9 @@ internal static class Compare
         return (Summary(a), Summary(b));
     }
 
-    private static string Short(string model) => model.StartsWith("snowflake", StringComparison.Ordinal) ? "arctic-xs" : "MiniLM";
+    internal static string Short(string model) => model.StartsWith("snowflake", StringComparison.Ordinal) ? "arctic-xs" : "MiniLM";
 
-    private static string CpuName() =>
+    internal static string CpuName() =>
         File.Exists("/proc/cpuinfo")
             ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
             : "unknown CPU";

@@ -28,8 +28,11 @@ internal sealed class OrtEncoder : IDisposable
         return results.First().AsTensor<float>().ToArray();
     }
 
-    /// <summary>Embeds texts the way FlagEmbedding feeds a model: sorted by length, batches of 32 padded to the longest, CLS, L2.</summary>
-    public float[][] EmbedLikeFlagEmbedding(IReadOnlyList<string> texts, BertTokenizer tokenizer, int hidden)
+    /// <summary>
+    /// Embeds texts the way FlagEmbedding feeds a model: sorted by length, batches of 32 padded to the longest, CLS
+    /// (or, with <paramref name="mean"/>, the mean over each text's own tokens), L2.
+    /// </summary>
+    public float[][] EmbedLikeFlagEmbedding(IReadOnlyList<string> texts, BertTokenizer tokenizer, int hidden, bool mean = false)
     {
         var encodings = texts.Select(t => tokenizer.Encode(t)).ToArray();
         var order = Enumerable.Range(0, texts.Count).OrderByDescending(i => encodings[i].Length).ToArray();
@@ -42,6 +45,17 @@ internal sealed class OrtEncoder : IDisposable
             for (var b = 0; b < members.Length; b++)
             {
                 var vector = states.AsSpan(b * padded.SequenceLength * hidden, hidden).ToArray();
+                if (mean)
+                {
+                    var length = encodings[members[b]].Length;
+                    for (var t = 1; t < length; t++)
+                    {
+                        System.Numerics.Tensors.TensorPrimitives.Add(vector, states.AsSpan(((b * padded.SequenceLength) + t) * hidden, hidden), vector);
+                    }
+
+                    System.Numerics.Tensors.TensorPrimitives.Divide(vector, length, vector);
+                }
+
                 var norm = MathF.Sqrt(vector.Sum(v => v * v));
                 result[members[b]] = vector.Select(v => v / norm).ToArray();
             }

@@ -3,13 +3,16 @@ using BenchmarkDotNet.Running;
 using Bge.Benchmarks;
 
 // compare [--threads N] [--seconds S] [--bert-base]: the side-by-side table (--bert-base adds the random
-// BERT-base-shaped model, about two more minutes); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
+// BERT-base-shaped model, about two more minutes); compare --precision int8|bf16: ours at that precision beside ours
+// at fp32 and ONNX Runtime (its own int8 for int8); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
 {
     var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
     var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.4;
-    return Compare.Run(threads, seconds, args.Contains("--bert-base"));
+    return Option("--precision") is { } p && Bge.Core.Precisions.Parse(p) is var precision && precision != Bge.Core.Precision.Fp32
+        ? ComparePrecision.Run(threads, seconds, precision)
+        : Compare.Run(threads, seconds, args.Contains("--bert-base"));
 }
 
 if (args.Length > 0 && args[0] == "stream")

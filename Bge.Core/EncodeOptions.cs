@@ -33,11 +33,13 @@ public sealed record EmbedderOptions
     public Kernels.SimdWidth? Simd { get; init; }
 
     /// <summary>
-    /// How the Linear layers' weights are held, fixed at load (default <see cref="Core.Precision.Fp32"/>, the
-    /// reference). <see cref="Core.Precision.Bf16"/> halves their memory and the bytes each forward pass streams, at
-    /// a cost in accuracy the README measures.
+    /// How the Linear layers' weights are held, fixed at load. Null (the default): as the model directory stores them,
+    /// which is <see cref="Core.Precision.Fp32"/>, the reference, unless it was written by <c>bge model quantize</c>.
+    /// <see cref="Core.Precision.Bf16"/> halves their memory and the bytes each forward pass streams;
+    /// <see cref="Core.Precision.Int8"/> quarters them and multiplies in integers; the README measures what each costs
+    /// in accuracy.
     /// </summary>
-    public Precision Precision { get; init; } = Precision.Fp32;
+    public Precision? Precision { get; init; }
 
     /// <summary>Receives warnings, such as a pooling other than the model's trained one (default: <see cref="System.Diagnostics.Trace"/>).</summary>
     public Action<string>? Warning { get; init; }

@@ -12,12 +12,16 @@ public sealed class BertWeights : IDisposable
     private readonly IReadOnlyList<SafeTensorsFile> _files;
     private readonly Dictionary<string, (SafeTensorsFile File, string Name)> _tensors;
 
-    private BertWeights(BertConfig config, IReadOnlyList<SafeTensorsFile> files, Dictionary<string, (SafeTensorsFile, string)> tensors)
+    private BertWeights(BertConfig config, IReadOnlyList<SafeTensorsFile> files, Dictionary<string, (SafeTensorsFile, string)> tensors, string? quantization)
     {
         Config = config;
         _files = files;
         _tensors = tensors;
+        Quantization = quantization;
     }
+
+    /// <summary>The quantization scheme the files name (<see cref="QuantizedWeights"/>), or null for plain weights.</summary>
+    public string? Quantization { get; }
 
     /// <summary>The config the weights were checked against.</summary>
     public BertConfig Config { get; }
@@ -28,7 +32,7 @@ public sealed class BertWeights : IDisposable
     /// <summary>Opens safetensors files and checks they hold a BertModel of <paramref name="config"/>.</summary>
     /// <param name="config">The model's config.</param>
     /// <param name="paths">The safetensors files (one, or every shard).</param>
-    /// <exception cref="ModelFormatException">A file is malformed, or a tensor is missing, duplicated, not floating point or of the wrong shape.</exception>
+    /// <exception cref="ModelFormatException">A file is malformed or names an unknown quantization scheme, or a tensor is missing, duplicated, not floating point (or int8 with its scale, under the int8 scheme) or of the wrong shape.</exception>
     public static BertWeights Open(BertConfig config, IEnumerable<string> paths)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -37,16 +41,35 @@ public sealed class BertWeights : IDisposable
         try
         {
             var tensors = new Dictionary<string, (SafeTensorsFile, string)>(StringComparer.Ordinal);
+            string? quantization = null;
             foreach (var path in paths)
             {
                 var file = SafeTensorsFile.Open(path);
                 files.Add(file);
+                if (file.Metadata.TryGetValue(QuantizedWeights.MetadataKey, out var scheme))
+                {
+                    if (!QuantizedWeights.Known.Contains(scheme))
+                    {
+                        throw new ModelFormatException(path, $"names quantization scheme '{scheme}', which this version does not read (it reads {string.Join(", ", QuantizedWeights.Known)})", QuantizedWeights.MetadataKey);
+                    }
+
+                    if (quantization is not null && quantization != scheme)
+                    {
+                        throw new ModelFormatException(path, $"names quantization scheme '{scheme}' but another shard names '{quantization}'", QuantizedWeights.MetadataKey);
+                    }
+
+                    quantization = scheme;
+                }
+
                 foreach (var name in file.Tensors.Keys)
                 {
-                    if (BertTensorNames.Canonical(name) is not { } canonical)
+                    var scale = name.EndsWith(QuantizedWeights.ScaleSuffix, StringComparison.Ordinal);
+                    if (BertTensorNames.Canonical(scale ? name[..^QuantizedWeights.ScaleSuffix.Length] : name) is not { } canonical)
                     {
                         continue;
                     }
+
+                    canonical = scale ? QuantizedWeights.ScaleName(canonical) : canonical;
 
                     if (!tensors.TryAdd(canonical, (file, name)))
                     {
@@ -55,7 +78,7 @@ public sealed class BertWeights : IDisposable
                 }
             }
 
-            var weights = new BertWeights(config, files, tensors);
+            var weights = new BertWeights(config, files, tensors, quantization);
             weights.Check();
             return weights;
         }
@@ -83,12 +106,71 @@ public sealed class BertWeights : IDisposable
         return file.ReadFloat32(stored);
     }
 
-    /// <summary>Copies a tensor's values as F32 into <paramref name="destination"/> (its length must be the element count).</summary>
+    /// <summary>Copies a tensor's values as F32 into <paramref name="destination"/> (its length must be the element count); an int8 weight is dequantized (int8 × its row's scale).</summary>
     /// <exception cref="KeyNotFoundException">No tensor of that name.</exception>
+    /// <exception cref="ModelFormatException">An int8 weight or its scales hold values outside the scheme.</exception>
     public void CopyTo(string name, Span<float> destination)
     {
         var (file, stored) = Find(name);
-        file.CopyToFloat32(stored, destination);
+        var info = file.Tensors[stored];
+        if (info.DType != TensorDType.I8)
+        {
+            file.CopyToFloat32(stored, destination);
+            return;
+        }
+
+        var (rows, columns) = ((int)info.Shape[0], (int)info.Shape[1]);
+        var values = new sbyte[rows * columns];
+        var scales = new float[rows];
+        TryCopyInt8(name, values, scales);
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < columns; c++)
+            {
+                destination[(r * columns) + c] = values[(r * columns) + c] * scales[r];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies an int8 weight as stored, and its per-row scales, when it is stored so (a model written under the
+    /// <see cref="QuantizedWeights.Int8"/> scheme); returns false for any other tensor.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No tensor of that name.</exception>
+    /// <exception cref="ArgumentException">The spans' lengths are not the tensor's element count and row count.</exception>
+    /// <exception cref="ModelFormatException">A value is −128 or a scale is negative or not finite.</exception>
+    public bool TryCopyInt8(string name, Span<sbyte> values, Span<float> scales)
+    {
+        var (file, stored) = Find(name);
+        var info = file.Tensors[stored];
+        if (info.DType != TensorDType.I8)
+        {
+            return false;
+        }
+
+        if (values.Length != info.ElementCount || scales.Length != info.Shape[0])
+        {
+            throw new ArgumentException($"tensor '{name}' is {info.ShapeText}: {info.ElementCount} values and {info.Shape[0]} scales, not {values.Length} and {scales.Length}", nameof(values));
+        }
+
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(file.GetBytes(stored));
+        if (bytes.IndexOf(sbyte.MinValue) is var at and >= 0)
+        {
+            throw new ModelFormatException(file.FilePath, $"holds −128 at element {at} (row {at / info.Shape[1]}); symmetric int8 weights lie in −127…127", stored, info.Begin + at);
+        }
+
+        bytes.CopyTo(values);
+        var (scaleFile, scaleStored) = Find(QuantizedWeights.ScaleName(name));
+        scaleFile.CopyToFloat32(scaleStored, scales);
+        for (var r = 0; r < scales.Length; r++)
+        {
+            if (!float.IsFinite(scales[r]) || scales[r] < 0)
+            {
+                throw new ModelFormatException(scaleFile.FilePath, $"scale {scales[r]} of row {r} is not a finite non-negative number", scaleStored);
+            }
+        }
+
+        return true;
     }
 
     /// <inheritdoc />
@@ -109,6 +191,11 @@ public sealed class BertWeights : IDisposable
         var known = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, (file, stored)) in _tensors)
         {
+            if (name.EndsWith(QuantizedWeights.ScaleSuffix, StringComparison.Ordinal) && _tensors.ContainsKey(name[..^QuantizedWeights.ScaleSuffix.Length]))
+            {
+                continue;
+            }
+
             if (!known.Contains(name))
             {
                 throw new ModelFormatException(file.FilePath, $"is not part of a BertModel with {Config.NumHiddenLayers} layers; config.json and the weights disagree", stored);
@@ -124,15 +211,36 @@ public sealed class BertWeights : IDisposable
             }
 
             var info = entry.File.Tensors[entry.Name];
-            if (!info.DType.IsFloatingPoint())
+            if (info.DType == TensorDType.I8 && Quantization == QuantizedWeights.Int8 && QuantizedWeights.IsLinearWeight(name, shape))
             {
-                throw new ModelFormatException(entry.File.FilePath, $"is {info.DType}; weights must be F32, F16, BF16 or F64", entry.Name);
+                CheckScale(name, entry.File, entry.Name, shape[0]);
+            }
+            else if (!info.DType.IsFloatingPoint())
+            {
+                var int8 = info.DType == TensorDType.I8 && QuantizedWeights.IsLinearWeight(name, shape)
+                    ? $" (int8 Linear weights need the metadata {QuantizedWeights.MetadataKey} = {QuantizedWeights.Int8})"
+                    : string.Empty;
+                throw new ModelFormatException(entry.File.FilePath, $"is {info.DType}; weights must be F32, F16, BF16 or F64{int8}", entry.Name);
             }
 
             if (!info.Shape.SequenceEqual(shape))
             {
                 throw new ModelFormatException(entry.File.FilePath, $"has shape {info.ShapeText} but config.json implies [{string.Join(", ", shape)}]", entry.Name);
             }
+        }
+    }
+
+    private void CheckScale(string name, SafeTensorsFile file, string stored, long rows)
+    {
+        if (!_tensors.TryGetValue(QuantizedWeights.ScaleName(name), out var scale))
+        {
+            throw new ModelFormatException(file.FilePath, $"is int8 but has no scale tensor '{QuantizedWeights.ScaleName(stored)}'", stored);
+        }
+
+        var info = scale.File.Tensors[scale.Name];
+        if (info.DType != TensorDType.F32 || info.Shape.Count != 1 || info.Shape[0] != rows)
+        {
+            throw new ModelFormatException(scale.File.FilePath, $"is {info.DType} {info.ShapeText}; the scales of '{stored}' must be F32 [{rows}]", scale.Name);
         }
     }
 }

@@ -23,10 +23,14 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure encoder throughput (tokens/s) at batch × length 1×16, 8×128, 32×128 and 1×512.") { model, seconds, threads, precision };
         command.SetAction(parse =>
         {
-            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)), new EmbedderOptions { Precision = Precisions.Parse(parse.GetValue(precision)!) });
+            var directory = ModelResolver.Create().Resolve(parse.GetValue(model));
+            var loading = Stopwatch.StartNew();
+            var embedder = Embedder.Load(directory, new EmbedderOptions { Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) });
+            var loaded = loading.Elapsed.TotalMilliseconds;
             var (budget, parallelism) = (parse.GetValue(seconds), parse.GetValue(threads));
             ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, "--threads");
             Console.WriteLine($"model: {embedder.Name}; kernels: {Simd.Describe(embedder.Model.Simd)}; precision: {Precisions.Name(embedder.Model.Precision)}; threads: {parallelism}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load ms {loaded:F0}"));
             var words = string.Join(' ', Enumerable.Range(0, 600).Select(i => Words[i * 7 % Words.Length]));
             var warmUp = embedder.Tokenizer.EncodeBatch(Enumerable.Repeat(words, 8).ToList(), 128);
             for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < Math.Min(2, budget);)
@@ -48,6 +52,11 @@ internal static class BenchCommand
                 times.Sort();
                 var median = times[times.Count / 2];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{batch}x{tokens.Ids.Length / batch} tok/s {tokens.Ids.Length / median:F0} (median of {times.Count} calls)"));
+            }
+
+            using (var process = Process.GetCurrentProcess())
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak working set MB {process.PeakWorkingSet64 / 1048576.0:F0}"));
             }
 
             return 0;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Bge.Core;
 
 namespace Bge.Cli.Commands;
 
@@ -28,16 +29,18 @@ internal static class CommonOptions
         return option;
     }
 
-    public static Option<string> Precision()
+    public static Option<string?> Precision()
     {
-        var option = new Option<string>("--precision")
+        var option = new Option<string?>("--precision")
         {
-            Description = "How the Linear layers' weights are held: fp32 (the reference), bf16 (half the memory and bytes streamed) or int8 (dynamic quantization: a quarter of the bytes, integer arithmetic).",
-            DefaultValueFactory = _ => "fp32",
+            Description = "How the Linear layers' weights are held: fp32 (the reference), bf16 (half the memory and bytes streamed) or int8 (dynamic quantization: a quarter of the bytes, integer arithmetic). Default: as the model stores them (fp32 unless written by 'bge model quantize').",
         };
         option.AcceptOnlyFromAmong("fp32", "bf16", "int8");
         return option;
     }
+
+    /// <summary>The --precision value, or null for the model's own.</summary>
+    public static Core.Precision? ParsePrecision(string? value) => value is null ? null : Precisions.Parse(value);
 
     public static Option<string?> Output() => new("--output", "-o") { Description = "Write results to this file ('-' or omitted: standard output)." };
 }

@@ -30,7 +30,7 @@ internal static class EmbedCommand
         command.SetAction(parse =>
         {
             var directory = ModelResolver.Create().Resolve(parse.GetValue(model));
-            var embedder = Embedder.Load(directory, new EmbedderOptions { Warning = m => Console.Error.WriteLine("warning: " + m), Precision = Precisions.Parse(parse.GetValue(precision)!) });
+            var embedder = Embedder.Load(directory, new EmbedderOptions { Warning = m => Console.Error.WriteLine("warning: " + m), Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) });
             var options = new EncodeOptions
             {
                 Pooling = parse.GetValue(pooling) switch { "cls" => PoolingMode.Cls, "mean" => PoolingMode.Mean, _ => null },

@@ -28,7 +28,7 @@ internal static class EvalCommand
         {
             var pairs = StsBenchmark.Load(parse.GetValue(data) ?? SharedData.Find("sts-test.csv"));
             var results = new List<(string Model, PoolingMode Pooling, double Value)>();
-            foreach (var (name, embedder) in Load(parse.GetValue(models), Precisions.Parse(parse.GetValue(precision)!)))
+            foreach (var (name, embedder) in Load(parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision))))
             {
                 foreach (var mode in Poolings(parse.GetValue(pooling)!))
                 {
@@ -79,7 +79,7 @@ internal static class EvalCommand
             if (parse.GetValue(data) is { } folder && Directory.Exists(folder))
             {
                 var instructions = parse.GetValue(both) ? new[] { false, true } : [parse.GetValue(instruction)];
-                return Beir(folder, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(pooling)!, instructions, parse.GetValue(json));
+                return Beir(folder, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, parse.GetValue(json));
             }
 
             var stsb = parse.GetValue(data) ?? SharedData.Find("sts-test.csv");
@@ -87,7 +87,7 @@ internal static class EvalCommand
             var task = RetrievalTask.Load(queriesPath, StsBenchmark.UniqueSentences(StsBenchmark.Load(stsb)));
             var withInstruction = parse.GetValue(instruction);
             var rows = new List<(string Model, PoolingMode Pooling, RetrievalResult Result)>();
-            foreach (var (name, embedder) in Load(parse.GetValue(models), Precisions.Parse(parse.GetValue(precision)!)))
+            foreach (var (name, embedder) in Load(parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision))))
             {
                 foreach (var mode in Poolings(parse.GetValue(pooling)!))
                 {
@@ -120,7 +120,7 @@ internal static class EvalCommand
         return command;
     }
 
-    private static int Beir(string folder, string split, bool titles, string[]? models, Precision precision, string pooling, bool[] instructions, bool json)
+    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, bool json)
     {
         var data = BeirDataset.Load(folder, split);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -186,7 +186,7 @@ internal static class EvalCommand
     private static Option<bool> Json() => new("--json") { Description = "Print one JSON object per result instead of a table." };
 
     // Each model at one precision, named "<model> <precision>" unless fp32.
-    private static IEnumerable<(string Name, Embedder Embedder)> Load(string[]? models, Precision precision = Precision.Fp32)
+    private static IEnumerable<(string Name, Embedder Embedder)> Load(string[]? models, Precision? precision = null)
     {
         var resolver = ModelResolver.Create();
         var names = models is { Length: > 0 } ? models : resolver.Recipes.Models.Select(m => m.Name).ToArray();
@@ -194,22 +194,23 @@ internal static class EvalCommand
         {
             // Pooling is chosen per run here, so the warning about a pooling other than the trained one is expected.
             var embedder = Embedder.Load(resolver.Resolve(model), new EmbedderOptions { Warning = _ => { }, Precision = precision });
-            yield return (precision == Precision.Fp32 ? embedder.Name : $"{embedder.Name} {Precisions.Name(precision)}", embedder);
+            yield return (embedder.Model.Precision == Precision.Fp32 ? embedder.Name : $"{embedder.Name} {Precisions.Name(embedder.Model.Precision)}", embedder);
         }
     }
 
     private static Command PrecisionCost()
     {
         var (models, json, precision) = (Models(), Json(), CommonOptions.Precision());
+        precision.Description = "The precision compared with fp32: bf16 or int8 (default int8).";
         var data = new Option<string?>("--data") { Description = "The STS-B test file whose unique sentences are embedded (found as for eval stsb)." };
-        var command = new Command("precision", "Cosine of each STS-B sentence's embedding at --precision to its fp32 embedding (the model's trained pooling): min, 1st percentile, median.")
+        var command = new Command("precision", "Cosine of each STS-B sentence's embedding at --precision (default int8) to its fp32 embedding (the model's trained pooling): min, 1st percentile, median.")
         {
             models, precision, data, json,
         };
         command.SetAction(parse =>
         {
             var sentences = StsBenchmark.UniqueSentences(StsBenchmark.Load(parse.GetValue(data) ?? SharedData.Find("sts-test.csv")));
-            var chosen = Precisions.Parse(parse.GetValue(precision)!);
+            var chosen = CommonOptions.ParsePrecision(parse.GetValue(precision)) ?? Precision.Int8;
             var c = CultureInfo.InvariantCulture;
             if (!parse.GetValue(json))
             {
@@ -218,7 +219,7 @@ internal static class EvalCommand
                 Console.WriteLine($"|{new string('-', 30)}|{new string('-', 11)}|{new string('-', 11)}|{new string('-', 11)}|");
             }
 
-            foreach (var ((name, reference), (_, other)) in Load(parse.GetValue(models)).Zip(Load(parse.GetValue(models), chosen)))
+            foreach (var ((name, reference), (_, other)) in Load(parse.GetValue(models), Precision.Fp32).Zip(Load(parse.GetValue(models), chosen)))
             {
                 var (a, b) = (reference.Encode(sentences), other.Encode(sentences));
                 var cosines = Enumerable.Range(0, sentences.Count)

@@ -6,7 +6,7 @@ using Bge.Weights.Provisioning;
 
 namespace Bge.Cli.Commands;
 
-/// <summary><c>bge model list</c> and <c>bge model import-onnx</c>.</summary>
+/// <summary><c>bge model list</c>, <c>pull</c>, <c>import-onnx</c> and <c>quantize</c>.</summary>
 internal static class ModelCommand
 {
     public static Command Create()
@@ -15,6 +15,26 @@ internal static class ModelCommand
         command.Subcommands.Add(List());
         command.Subcommands.Add(ImportOnnx());
         command.Subcommands.Add(Pull());
+        command.Subcommands.Add(Quantize());
+        return command;
+    }
+
+    private static Command Quantize()
+    {
+        var model = CommonOptions.Model();
+        var precision = new Option<string>("--precision") { Description = "int8 (per-channel symmetric, with scales) or bf16.", Required = true };
+        precision.AcceptOnlyFromAmong("int8", "bf16");
+        var output = new Option<DirectoryInfo>("--out") { Description = "The model directory to write.", Required = true };
+        var command = new Command("quantize", "Write a copy of a model whose encoder Linear weights are stored as int8 or bf16; it loads at that precision.") { model, precision, output };
+        command.SetAction(parse =>
+        {
+            var source = ModelDirectory.Open(ModelResolver.Create().Resolve(parse.GetValue(model)));
+            var directory = parse.GetValue(output)!.FullName;
+            Bge.Core.ModelQuantizer.Write(source, directory, Bge.Core.Precisions.Parse(parse.GetValue(precision)!));
+            var (before, after) = (source.WeightFiles.Sum(f => new FileInfo(f).Length), new FileInfo(Path.Combine(directory, "model.safetensors")).Length);
+            Console.WriteLine($"{source.Name} → {directory}: weights {before / 1e6:F1} MB → {after / 1e6:F1} MB ({parse.GetValue(precision)})");
+            return 0;
+        });
         return command;
     }
 

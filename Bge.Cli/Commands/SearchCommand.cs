@@ -26,7 +26,7 @@ internal static class SearchCommand
                 return 1;
             }
 
-            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)), new EmbedderOptions { Precision = Precisions.Parse(parse.GetValue(precision)!) });
+            var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)), new EmbedderOptions { Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) });
             var documents = File.ReadLines(parse.GetValue(corpus)!).Where(l => l.Trim().Length > 0).ToList();
             var index = Build(embedder, documents, parse.GetValue(indexFile));
             var hits = index.Search(embedder, parse.GetValue(query)!, parse.GetValue(topK));

@@ -4,9 +4,10 @@ using System.Runtime.Intrinsics;
 namespace Bge.Core.Kernels;
 
 /// <summary>
-/// The int8 GEMM (dynamic quantization): each row of A is quantized symmetrically at run time (scale = max |a| / 127),
-/// multiplied by the int8 panels of W (<see cref="PackedWeight.Int8"/>) with exact int32 accumulation, then
-/// C = acc · (row scale · column scale) + bias in fp32. The integer sums are exact, so every kernel, at every width
+/// The int8 GEMM (dynamic quantization): each row of A is quantized at run time across its own range, with a zero
+/// point (<see cref="QuantizeRow"/>), multiplied by the int8 panels of W (<see cref="PackedWeight.Int8"/>) with
+/// exact int32 accumulation, the zero point's share taken out in integers, then C = sum · (row scale · column scale)
+/// + bias in fp32. The integer sums are exact, so every kernel, at every width
 /// and thread count, gives the same bits as <see cref="ReferenceInt8"/>, the plain loop it is tested against.
 /// <para>
 /// A is packed in strips of <see cref="Int8StripRows"/> rows, four inputs of a row side by side ([depth/4 × rows × 4]
@@ -87,16 +88,17 @@ public static partial class Gemm
         var strips = (m + strip - 1) / strip;
         var quantized = System.Buffers.ArrayPool<sbyte>.Shared.Rent(Math.Max(1, strips * strip * depth));
         var rowScales = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, strips * strip));
+        var rowZeros = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, strips * strip));
         try
         {
             fixed (float* pa = a, pc = c, ps = rowScales, pscale = weight.Scales, pb = weight.Bias)
             fixed (sbyte* pq = quantized, pw = weight.Int8)
-            fixed (int* psum = weight.ColumnSums)
+            fixed (int* psum = weight.ColumnSums, pz = rowZeros)
             {
-                var (aa, qq, ss) = ((nint)pa, (nint)pq, (nint)ps);
+                var (aa, qq, ss, zz) = ((nint)pa, (nint)pq, (nint)ps, (nint)pz);
                 WorkerTeam.For(strips, WorkerTeam.ThreadsFor((long)m * k * 16, parallelism), s =>
-                    QuantizeStrip((float*)aa, k, depth, s * strip, Math.Min(m, (s + 1) * strip), (sbyte*)qq + ((long)s * strip * depth), (float*)ss + (s * strip)));
-                var o = new Int8Operands(pq, rowScales: ps, m, depth, pw, pscale, psum, pb, n, width, pc);
+                    QuantizeStrip((float*)aa, k, depth, s * strip, Math.Min(m, (s + 1) * strip), (sbyte*)qq + ((long)s * strip * depth), (float*)ss + (s * strip), (int*)zz + (s * strip)));
+                var o = new Int8Operands(pq, rowScales: ps, pz, m, depth, pw, pscale, psum, pb, n, width, pc);
                 MultiplyInt8(o, parallelism, epilogue, kernel, weight.Simd);
             }
         }
@@ -104,13 +106,15 @@ public static partial class Gemm
         {
             System.Buffers.ArrayPool<sbyte>.Shared.Return(quantized);
             System.Buffers.ArrayPool<float>.Shared.Return(rowScales);
+            System.Buffers.ArrayPool<int>.Shared.Return(rowZeros);
         }
     }
 
-    private readonly unsafe struct Int8Operands(sbyte* a, float* rowScales, int m, int depth, sbyte* panels, float* scales, int* sums, float* bias, int n, int width, float* c)
+    private readonly unsafe struct Int8Operands(sbyte* a, float* rowScales, int* rowZeros, int m, int depth, sbyte* panels, float* scales, int* sums, float* bias, int n, int width, float* c)
     {
         public readonly sbyte* A = a;
         public readonly float* RowScales = rowScales;
+        public readonly int* RowZeros = rowZeros;
         public readonly int M = m;
         public readonly int Depth = depth;
         public readonly sbyte* Panels = panels;
@@ -189,14 +193,15 @@ public static partial class Gemm
         }
     }
 
-    // C[row + r, col + j] = acc[r, j] · (rowScale · columnScale) + bias, in fp32, the products never fused, so that
-    // the vector and the scalar loop give the same bits.
+    // C[row + r, col + j] = (acc[r, j] − zero[r] · Σw[j]) · (rowScale · columnScale) + bias: the zero point's share
+    // taken out in exact integers, then fp32, the products never fused, so that the vector and the scalar loop give
+    // the same bits.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Dequantize(int* acc, Int8Operands o, int row, int rows, int col, int columns)
     {
         for (var r = 0; r < rows; r++)
         {
-            var rowScale = o.RowScales[row + r];
+            var (rowScale, zero) = (o.RowScales[row + r], o.RowZeros[row + r]);
             var target = o.C + ((long)(row + r) * o.N) + col;
             var source = acc + (r * o.Width);
             var j = 0;
@@ -205,21 +210,22 @@ public static partial class Gemm
                 for (; j + 8 <= columns; j += 8)
                 {
                     var scale = Vector256.Create(rowScale) * Vector256.Load(o.Scales + col + j);
-                    ((Vector256.ConvertToSingle(Vector256.Load(source + j)) * scale) + Vector256.Load(o.Bias + col + j)).Store(target + j);
+                    var exact = Vector256.Load(source + j) - (Vector256.Create(zero) * Vector256.Load(o.Sums + col + j));
+                    ((Vector256.ConvertToSingle(exact) * scale) + Vector256.Load(o.Bias + col + j)).Store(target + j);
                 }
             }
 
             for (; j < columns; j++)
             {
                 var scale = rowScale * o.Scales[col + j];
-                target[j] = ((float)source[j] * scale) + o.Bias[col + j];
+                target[j] = ((float)(source[j] - (zero * o.Sums[col + j])) * scale) + o.Bias[col + j];
             }
         }
     }
 
-    // Rows r0..r1 of A (k wide) into one strip [depth/4 × Int8StripRows × 4] and their scales; rows past r1 and
-    // inputs past k are zero.
-    private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales)
+    // Rows r0..r1 of A (k wide) into one strip [depth/4 × Int8StripRows × 4], their scales and zero points; rows past
+    // r1 and inputs past k are zero (the weights there are zero too).
+    private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales, int* zeros)
     {
         new Span<sbyte>(strip, Int8StripRows * depth).Clear();
         var row = stackalloc sbyte[depth];
@@ -227,12 +233,12 @@ public static partial class Gemm
         {
             if (r0 + r >= r1)
             {
-                scales[r] = 0;
+                (scales[r], zeros[r]) = (0, 0);
                 continue;
             }
 
             new Span<sbyte>(row, depth).Clear();
-            scales[r] = QuantizeRow(new ReadOnlySpan<float>(a + ((long)(r0 + r) * k), k), new Span<sbyte>(row, k));
+            scales[r] = QuantizeRow(new ReadOnlySpan<float>(a + ((long)(r0 + r) * k), k), new Span<sbyte>(row, k), out zeros[r]);
             for (var g = 0; g < depth / 4; g++)
             {
                 ((int*)strip)[(g * Int8StripRows) + r] = ((int*)row)[g];
@@ -241,68 +247,75 @@ public static partial class Gemm
     }
 
     /// <summary>
-    /// Quantizes one row of activations symmetrically: returns the scale (max |x| / 127; 0 for an all-zero row) and
-    /// writes round(x · 127 / max |x|), ties to even, into <paramref name="destination"/>. Non-finite values give a
-    /// non-finite scale, so they reach the output rather than vanish.
+    /// Quantizes one row of activations onto −127…127 across its own range [min, max], widened to hold 0 (as ONNX's
+    /// DynamicQuantizeLinear does): scale = (max − min) / 254, <paramref name="zeroPoint"/> = −round(((max + min) / 2)
+    /// / scale), within ±127, q = round(x / scale) + zeroPoint (ties to even, clamped), so x ≈ (q − zeroPoint) · scale.
+    /// A row mostly of one sign (GELU's output, say) thus keeps nearly the full 8 bits where a symmetric scale would
+    /// spend one on values that never occur; the GEMM subtracts zeroPoint · Σw exactly, in integers. Returns the
+    /// scale: 0 for an all-zero row, NaN when a value is not finite (so it reaches the output rather than vanish).
     /// </summary>
-    public static unsafe float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> destination)
+    public static unsafe float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> destination, out int zeroPoint)
     {
         if (destination.Length < x.Length)
         {
             throw new ArgumentException($"{x.Length} activations into {destination.Length} int8 values", nameof(destination));
         }
 
-        var max = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x);
-        max = float.IsNaN(max) ? float.NaN : Math.Abs(max);
-        if (max == 0 || !float.IsFinite(max))
+        zeroPoint = 0;
+        var (min, max) = x.IsEmpty ? (0f, 0f) : (System.Numerics.Tensors.TensorPrimitives.Min(x), System.Numerics.Tensors.TensorPrimitives.Max(x));
+        // Holding 0 keeps the zero point within ±127 (so zeroPoint · Σw cannot overflow) and x / scale small enough
+        // to round exactly, however far from 0 the row lies.
+        (min, max) = (Math.Min(min, 0), Math.Max(max, 0));
+        var range = max - min;
+        if (!float.IsFinite(range) || range == 0)
         {
             destination[..x.Length].Clear();
-            return max == 0 ? 0 : float.NaN;
+            return range == 0 ? 0 : float.NaN;
         }
 
-        var inverse = 127f / max;
+        var inverse = 254f / range;
+        var zero = -(int)MathF.Round((max + min) * 0.5f * inverse);
+        zeroPoint = zero;
         var i = 0;
         fixed (float* px = x)
         fixed (sbyte* pd = destination)
         {
             if (Vector256.IsHardwareAccelerated)
             {
-                var factor = Vector256.Create(inverse);
+                var (factor, offset, low, high) = (Vector256.Create(inverse), Vector256.Create(zero), Vector256.Create(-127), Vector256.Create(127));
+                Vector256<int> Quantize(float* p) => Vector256.Min(high, Vector256.Max(low, Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(p) * factor)) + offset));
                 for (; i + 32 <= x.Length; i += 32)
                 {
-                    var q0 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i) * factor));
-                    var q1 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i + 8) * factor));
-                    var q2 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i + 16) * factor));
-                    var q3 = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(px + i + 24) * factor));
+                    var (q0, q1, q2, q3) = (Quantize(px + i), Quantize(px + i + 8), Quantize(px + i + 16), Quantize(px + i + 24));
                     Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).Store(pd + i);
                 }
             }
 
             for (; i < x.Length; i++)
             {
-                pd[i] = (sbyte)(int)MathF.Round(px[i] * inverse);
+                pd[i] = (sbyte)Math.Clamp((int)MathF.Round(px[i] * inverse) + zero, -127, 127);
             }
         }
 
-        return max / 127f;
+        return range / 254f;
     }
 
     /// <summary>
     /// The int8 GEMM as plain loops over PyTorch's [N × K] layout: each row of <paramref name="a"/> quantized by
-    /// <see cref="QuantizeRow"/>, int32 sums, then acc · (row scale · column scale) + bias.
+    /// <see cref="QuantizeRow"/>, the int32 sum of (q − zero point) · w, then sum · (row scale · column scale) + bias.
     /// </summary>
     public static void ReferenceInt8(ReadOnlySpan<float> a, int m, int k, ReadOnlySpan<sbyte> weight, ReadOnlySpan<float> scales, int n, ReadOnlySpan<float> bias, Span<float> c)
     {
         var row = new sbyte[k];
         for (var r = 0; r < m; r++)
         {
-            var rowScale = QuantizeRow(a.Slice(r * k, k), row);
+            var rowScale = QuantizeRow(a.Slice(r * k, k), row, out var zero);
             for (var o = 0; o < n; o++)
             {
                 var sum = 0;
                 for (var i = 0; i < k; i++)
                 {
-                    sum += row[i] * weight[(o * k) + i];
+                    sum += (row[i] - zero) * weight[(o * k) + i];
                 }
 
                 var scale = rowScale * scales[o];

@@ -36,12 +36,17 @@ public sealed class BertModel
     /// <summary>Builds the encoder from checked weights (copied and packed; the weights may be disposed afterwards).</summary>
     /// <param name="weights">The checkpoint's tensors.</param>
     /// <param name="simd">The vector width its kernels use (<see cref="Kernels.Simd.Default"/> when null); the weights are packed for it.</param>
-    /// <param name="precision">How the Linear layers' weights are held (fp32 when null).</param>
+    /// <param name="precision">How the Linear layers' weights are held; when null, as the weights are stored (a quantized model directory names its scheme), else fp32.</param>
     public static BertModel Load(BertWeights weights, SimdWidth? simd = null, Precision? precision = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var width = simd ?? Kernels.Simd.Default;
-        var held = precision ?? Precision.Fp32;
+        var held = precision ?? weights.Quantization switch
+        {
+            QuantizedWeights.Int8 => Precision.Int8,
+            QuantizedWeights.Bf16 => Precision.Bf16,
+            _ => Precision.Fp32,
+        };
         var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i, width, held)).ToArray();
         return new BertModel(weights.Config, BertEmbeddings.Load(weights, width), layers, width, held);
     }

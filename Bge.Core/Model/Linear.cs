@@ -19,6 +19,28 @@ internal sealed class Linear
     public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures, SimdWidth simd, Precision precision)
     {
         var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures, simd, precision);
+        if (precision == Precision.Int8 && weights.Quantization == QuantizedWeights.Int8)
+        {
+            // Stored int8: packed as it is, never through floats.
+            var values = new sbyte[outFeaturesEach * inFeatures];
+            var (scales, biases) = (new float[outFeaturesEach], new float[outFeaturesEach]);
+            for (var part = 0; part < names.Count; part++)
+            {
+                var name = names[part] + ".weight";
+                if (!weights.TryCopyInt8(name, values, scales))
+                {
+                    break;
+                }
+
+                weights.CopyTo(names[part] + ".bias", biases);
+                packed.PackInt8(part * outFeaturesEach, values, scales, biases);
+                if (part == names.Count - 1)
+                {
+                    return new Linear(packed);
+                }
+            }
+        }
+
         // One reused buffer, read straight from the file: loading holds no second copy of the model.
         var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(outFeaturesEach * (inFeatures + 1));
         try

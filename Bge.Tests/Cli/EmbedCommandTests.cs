@@ -66,9 +66,9 @@ public sealed class EmbedCommandTests
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(output, Is.Empty, "nothing embedded");
         Assert.That(error, Does.Contain("bge embed: unknown option '--poling' (did you mean '--pooling'?)"));
-        (exit, _, error) = Run("embed", "--model", TestPaths.Arctic, "--precision", "bf16", "text");
+        (exit, _, error) = Run("embed", "--model", TestPaths.Arctic, "--fp16", "text");
         Assert.That(exit, Is.EqualTo(2));
-        Assert.That(error, Does.Contain("unknown option '--precision'"));
+        Assert.That(error, Does.Contain("unknown option '--fp16'"));
         (exit, _, error) = Run("model", "pull", "--revison", "main", "BAAI/bge-small-en-v1.5");
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(error, Does.Contain("bge model pull: unknown option '--revison' (did you mean '--revision'?)"));

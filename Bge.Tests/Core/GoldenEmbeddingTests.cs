@@ -108,16 +108,16 @@ public sealed class GoldenEmbeddingTests
     /// <summary>
     /// bf16 and int8 weights, at the default width and at 128 bits: every golden line alone and in mixed batches
     /// of 16 (bit-identical to alone), both poolings, against ONNX Runtime's fp32 outputs: bf16 cosine at least 0.999;
-    /// int8 median at least 0.99.
+    /// int8 none below 0.98 and the median at least 0.997.
     /// </summary>
     [Test]
     public void LowerPrecisionEmbeddingsStayWithinTheirBoundsOfTheFp32GoldenOutputsAndDoNotDependOnTheBatch(
         [Values("snowflake-arctic-embed-xs", "all-MiniLM-L6-v2")] string model, [Values(null, SimdWidth.Vector128)] SimdWidth? simd,
         [Values(Precision.Bf16, Precision.Int8)] Precision precision)
     {
-        // bf16: every cosine at least 0.999. int8: the median at least 0.99, none below 0.95 (MiniLM's CLS vector,
-        // a pooling it was not trained for, is the one that moves most).
-        var floor = precision == Precision.Bf16 ? 0.999 : 0.95;
+        // bf16: every cosine at least 0.999. int8: the median at least 0.997, none below 0.98 (MiniLM's CLS vector,
+        // a pooling it was not trained for, is the one that moves most: 0.9886 at worst).
+        var floor = precision == Precision.Bf16 ? 0.999 : 0.98;
         var golden = Golden.Read(model == "all-MiniLM-L6-v2" ? "minilm.jsonl" : "arctic-xs.jsonl");
         var embedder = Load(model, simd, precision);
         Assert.That(embedder.Model.Precision, Is.EqualTo(precision));
@@ -164,7 +164,7 @@ public sealed class GoldenEmbeddingTests
         var median = cosines[cosines.Count / 2];
         TestContext.Out.WriteLine($"{model} {Precisions.Name(precision)} at {Simd.Describe(width)}: cosine to the fp32 golden outputs min {worst:F7}, median {median:F7} over {golden.Count} lines ×2");
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
-        Assert.That(median, Is.AtLeast(precision == Precision.Bf16 ? 0.999 : 0.99), "median cosine");
+        Assert.That(median, Is.AtLeast(precision == Precision.Bf16 ? 0.999 : 0.997), "median cosine");
     }
 
     /// <summary>

@@ -9,14 +9,20 @@ namespace Bge.Reference;
 // of its own). The graph follows what torch.onnx exports for transformers' BertModel — Gather embeddings,
 // MatMul + Add projections, Reshape/Transpose heads, Div by √d, additive mask, Softmax, erf GELU — with
 // LayerNormalization (opset 17) written as one op, which is what ONNX Runtime fuses the exported pattern into.
+// With int8 set, every Linear becomes what onnxruntime.quantization.quantize_dynamic writes by default: the weight
+// as per-tensor symmetric int8 (scale max |w| / 127, zero point 0) and com.microsoft's DynamicQuantizeMatMul, which
+// quantizes the activations to uint8 at run time and adds the bias. reduceRange keeps the weights to 7 bits (±63),
+// as quantize_dynamic(reduce_range=True) does, so that u8 × s8 pair sums cannot saturate int16 on CPUs without VNNI.
 
 /// <summary>An ONNX ModelProto of a BertModel with last_hidden_state as its output.</summary>
 internal static class OnnxBertExport
 {
     private const int FloatType = 1;
+    private const int Int8Type = 3;
     private const int Int64Type = 7;
+    private const string MicrosoftDomain = "com.microsoft";
 
-    public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors)
+    public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors, bool int8 = false, bool reduceRange = false)
     {
         var graph = new Proto();
         var nodes = new List<Proto>();
@@ -26,7 +32,10 @@ internal static class OnnxBertExport
         string Node(string op, string[] inputs, params (string Name, object Value)[] attributes) =>
             NamedNode($"{op.ToLowerInvariant()}_{counter++}", op, inputs, attributes);
 
-        string NamedNode(string output, string op, string[] inputs, params (string Name, object Value)[] attributes)
+        string NamedNode(string output, string op, string[] inputs, params (string Name, object Value)[] attributes) =>
+            DomainNode(output, op, "", inputs, attributes);
+
+        string DomainNode(string output, string op, string domain, string[] inputs, params (string Name, object Value)[] attributes)
         {
             var node = new Proto();
             foreach (var input in inputs)
@@ -35,6 +44,10 @@ internal static class OnnxBertExport
             }
 
             node.String(2, output).String(3, output).String(4, op);
+            if (domain.Length > 0)
+            {
+                node.String(7, domain);
+            }
             foreach (var (name, value) in attributes)
             {
                 var attribute = new Proto().String(1, name);
@@ -84,7 +97,7 @@ internal static class OnnxBertExport
         string Weight(string name) => Floats(name, tensors[name].Shape, tensors[name].Values);
 
         // A Linear's weight is [out × in]; MatMul wants [in × out].
-        string Transposed(string name)
+        float[] Transpose(string name)
         {
             var (shape, values) = tensors[name];
             long rows = shape[0], cols = shape[1];
@@ -97,10 +110,27 @@ internal static class OnnxBertExport
                 }
             }
 
-            return Floats(name + ".T", [cols, rows], t);
+            return t;
         }
 
-        string Linear(string input, string prefix) => Node("Add", [Node("MatMul", [input, Transposed(prefix + ".weight")]), Weight(prefix + ".bias")]);
+        string Transposed(string name) => Floats(name + ".T", [tensors[name].Shape[1], tensors[name].Shape[0]], Transpose(name));
+
+        string QuantizedLinear(string input, string prefix)
+        {
+            var name = prefix + ".weight";
+            var t = Transpose(name);
+            var max = t.Length == 0 ? 0 : t.Max(MathF.Abs);
+            var limit = reduceRange ? 63 : 127;
+            var scale = max == 0 ? 1f : max / limit;
+            var q = t.Select(v => (sbyte)Math.Clamp(MathF.Round(v / scale), -limit, limit)).ToArray();
+            var weight = Initializer(name + ".T.int8", [tensors[name].Shape[1], tensors[name].Shape[0]], Int8Type, MemoryMarshal.AsBytes(q.AsSpan()));
+            var zero = Initializer(name + ".zero_point", [], Int8Type, [0]);
+            return DomainNode($"dqmm_{counter++}", "DynamicQuantizeMatMul", MicrosoftDomain, [input, weight, Scalar(name + ".scale", scale), zero, Weight(prefix + ".bias")]);
+        }
+
+        string Linear(string input, string prefix) => int8
+            ? QuantizedLinear(input, prefix)
+            : Node("Add", [Node("MatMul", [input, Transposed(prefix + ".weight")]), Weight(prefix + ".bias")]);
         string LayerNorm(string input, string prefix) =>
             Node("LayerNormalization", [input, Weight(prefix + ".weight"), Weight(prefix + ".bias")], ("axis", -1L), ("epsilon", (float)config.LayerNormEps));
 
@@ -155,8 +185,13 @@ internal static class OnnxBertExport
         }
 
         graph.Message(12, ValueInfo("last_hidden_state", FloatType, "batch", "sequence", config.HiddenSize));
-        var opset = new Proto().String(1, "").Varint(2, 17);
-        return new Proto().Varint(1, 8).String(2, "bge-benchmarks").Message(7, graph).Message(8, opset).ToArray();
+        var model = new Proto().Varint(1, 8).String(2, "bge-benchmarks").Message(7, graph).Message(8, new Proto().String(1, "").Varint(2, 17));
+        if (int8)
+        {
+            model.Message(8, new Proto().String(1, MicrosoftDomain).Varint(2, 1));
+        }
+
+        return model.ToArray();
     }
 
     private static Proto ValueInfo(string name, int elementType, params object[] dims)

@@ -103,24 +103,38 @@ public sealed class Int8KernelTests
     }
 
     [Test]
-    public void ActivationRowsQuantizeToTheNearestStepOfTheirOwnScale([Values(1, 31, 32, 33, 100, 385)] int length)
+    public void ActivationRowsQuantizeAcrossTheirOwnRangeToTheNearestStep([Values(1, 31, 32, 33, 100, 385)] int length, [Values(0f, 0.8f, 100f)] float shift)
     {
-        var x = Random(length, length, 5f);
+        // shift 0.8: a row mostly of one sign, as GELU's output is; the zero point moves to use the steps that occur.
+        // shift 100: far from 0, whose range still holds 0 so the zero point stays within ±127.
+        var x = Random(length, length).Select(v => v + shift).ToArray();
         var q = new sbyte[length];
-        var scale = Gemm.QuantizeRow(x, q);
-        var max = x.Max(Math.Abs);
-        Assert.That(scale, Is.EqualTo(max / 127f));
-        for (var i = 0; i < length; i++)
+        var scale = Gemm.QuantizeRow(x, q, out var zero);
+        var (min, max) = (Math.Min(0, x.Min()), Math.Max(0, x.Max()));
+        Assert.That(scale, Is.EqualTo((max - min) / 254f));
+        Assert.That(zero, Is.InRange(-127, 127));
+        if (x.Max() > 0)
         {
-            var exact = x[i] * (127.0 / max);
-            Assert.That(Math.Abs(q[i] - exact), Is.LessThanOrEqualTo(0.5 + 1e-5), $"element {i}: {x[i]} → {q[i]}");
+            Assert.That(q.Max(v => (int)v), Is.EqualTo(127), "the largest value takes the top of the range");
         }
 
-        Assert.That(q.Max(v => Math.Abs((int)v)), Is.EqualTo(127), "the largest magnitude takes the full range");
-        Assert.That(Gemm.QuantizeRow(new float[length], q), Is.Zero, "an all-zero row has scale 0");
-        Assert.That(q.All(v => v == 0), Is.True);
+        if (x.Min() < 0)
+        {
+            Assert.That(q.Min(v => (int)v), Is.EqualTo(-127), "the smallest value takes the bottom of the range");
+        }
+
+        for (var i = 0; i < length; i++)
+        {
+            var back = (q[i] - zero) * (double)scale;
+            Assert.That(Math.Abs(back - x[i]), Is.LessThanOrEqualTo((0.5 * scale) + (1e-5 * Math.Abs(x[i]))), $"element {i}: {x[i]} → {q[i]} (zero point {zero})");
+        }
+
+        Assert.That(Gemm.QuantizeRow(new float[length], q, out zero), Is.Zero, "an all-zero row has scale 0");
+        Assert.That(q.All(v => v == 0) && zero == 0, Is.True);
+        Assert.That(Gemm.QuantizeRow(Enumerable.Repeat(-3f, length).ToArray(), q, out zero), Is.EqualTo(3f / 254f).Within(1e-7), "one value throughout: [−3, 0]");
+        Assert.That(q.All(v => v == -127) && zero == 127, Is.True);
         x[length / 2] = float.NaN;
-        Assert.That(float.IsNaN(Gemm.QuantizeRow(x, q)), Is.True, "a NaN reaches the output through the scale");
+        Assert.That(float.IsNaN(Gemm.QuantizeRow(x, q, out _)), Is.True, "a NaN reaches the output through the scale");
     }
 
     [Test]
