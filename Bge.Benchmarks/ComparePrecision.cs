@@ -82,6 +82,18 @@ internal static class ComparePrecision
             Console.WriteLine(string.Create(C, $"|   (model.safetensors: {Megabytes(quantized):F1} MB at {name}, {Megabytes(source):F1} MB at fp32; the ONNX graph ONNX Runtime loads: {new FileInfo(onnxFile).Length / 1e6:F1} MB)"));
         }
 
+        var simd = Bge.Core.Kernels.Simd.Default;
+        foreach (var (m, k, n) in new[] { (16, 384, 1536), (1024, 384, 1536), (1024, 1536, 384) })
+        {
+            var random = new Random(m + k + n);
+            var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+            var w = Enumerable.Range(0, n * k).Select(_ => ((float)random.NextDouble() - 0.5f) * 0.1f).ToArray();
+            var (low, full) = (new Bge.Core.Kernels.PackedWeight(w, new float[n], n, k, simd, precision), new Bge.Core.Kernels.PackedWeight(w, new float[n], n, k, simd));
+            var c = new float[m * n];
+            var seconds = Compare.SideBySide([() => Bge.Core.Kernels.Gemm.Linear(a, m, low, c, threads), () => Bge.Core.Kernels.Gemm.Linear(a, m, full, c, threads)], secondsPerCase);
+            Row($"GEMM alone {m}×{k}×{n} G(FL)OP/s", [.. seconds.Select(s => 2.0 * m * k * n / s / 1e9), double.NaN], ratios: false);
+        }
+
         Console.WriteLine();
         Console.WriteLine($"vs fp32 = ours {name} ÷ ours fp32, vs ORT = ours {name} ÷ {ortName}, inverted for rows marked (↓); above 1 is better for ours {name}. Took {total.Elapsed.TotalSeconds:F0} s.");
         return 0;
@@ -160,6 +172,7 @@ internal static class ComparePrecision
     private static void Row(string name, double[] values, bool lowerIsBetter = false, string format = "N1", bool ratios = true)
     {
         string Ratio(double other) => ratios ? (lowerIsBetter ? other / values[0] : values[0] / other).ToString("F2", C) + "×" : "";
-        Console.WriteLine($"| {name,-36} | {values[0].ToString(format, C),12} | {values[1].ToString(format, C),12} | {values[2].ToString(format, C),12} | {Ratio(values[1]),7} | {Ratio(values[2]),7} |");
+        string Cell(double v) => double.IsFinite(v) ? v.ToString(format, C) : "";
+        Console.WriteLine($"| {name,-36} | {Cell(values[0]),12} | {Cell(values[1]),12} | {Cell(values[2]),12} | {Ratio(values[1]),7} | {Ratio(values[2]),7} |");
     }
 }

@@ -6,7 +6,8 @@ namespace Bge.Core;
 
 /// <summary>
 /// Writes a copy of a model directory whose encoder Linear weights are stored at a lower precision (see
-/// <see cref="QuantizedWeights"/>): int8 with per-row F32 scales, or BF16; every other tensor stays F32 and every
+/// <see cref="QuantizedWeights"/>): int8 with per-row F32 scales, or BF16; the word-embedding table BF16 (as either
+/// precision holds it in memory); every other tensor stays F32 and every
 /// other file (config, vocabulary, pooling, instruction) is copied. The copy loads at that precision by default, with
 /// no quantization work at load, and is smaller on disk.
 /// </summary>
@@ -75,7 +76,12 @@ public static class ModelQuantizer
         {
             var shape = weights.Info(name).Shape.ToArray();
             var values = weights.Read(name);
-            if (!QuantizedWeights.IsLinearWeight(name, shape))
+            if (name == "embeddings.word_embeddings.weight")
+            {
+                // Held as bf16 at either precision (BertEmbeddings), so stored so.
+                yield return SafeTensorsEntry.FromFloats(name, shape, values, TensorDType.BF16);
+            }
+            else if (!QuantizedWeights.IsLinearWeight(name, shape))
             {
                 yield return SafeTensorsEntry.FromFloats(name, shape, values);
             }

@@ -1,6 +1,9 @@
 namespace Bge.Core;
 
-/// <summary>How the Linear layers' weights are held and multiplied; everything else (embeddings, LayerNorm, softmax, attention, pooling) is fp32.</summary>
+/// <summary>
+/// How the Linear layers' weights are held and multiplied; below fp32 the word-embedding table is held as bfloat16
+/// too. Everything else (the embedding sums, LayerNorm, softmax, attention, pooling) computes in fp32.
+/// </summary>
 public enum Precision
 {
     /// <summary>32-bit floats: the reference.</summary>
@@ -11,7 +14,7 @@ public enum Precision
 
     /// <summary>
     /// Dynamic int8 quantization: weights quantized once at load (symmetric, per output channel), activations per row
-    /// at run time (symmetric); int32 accumulation, then scales, bias and activation in fp32.
+    /// at run time (across each row's range, with a zero point); int32 accumulation, then scales, bias and activation in fp32.
     /// </summary>
     Int8,
 }

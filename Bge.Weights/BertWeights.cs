@@ -133,6 +133,19 @@ public sealed class BertWeights : IDisposable
     }
 
     /// <summary>
+    /// Copies <paramref name="destination"/>'s length of a floating-point tensor's values as F32, from element
+    /// <paramref name="firstElement"/> on (rows of a large table, read a block at a time).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No tensor of that name.</exception>
+    /// <exception cref="ModelFormatException">The tensor is not floating point.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range runs past the tensor's end.</exception>
+    public void CopyTo(string name, long firstElement, Span<float> destination)
+    {
+        var (file, stored) = Find(name);
+        file.CopyToFloat32(stored, firstElement, destination);
+    }
+
+    /// <summary>
     /// Copies an int8 weight as stored, and its per-row scales, when it is stored so (a model written under the
     /// <see cref="QuantizedWeights.Int8"/> scheme); returns false for any other tensor.
     /// </summary>

@@ -48,7 +48,7 @@ public sealed class BertModel
             _ => Precision.Fp32,
         };
         var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i, width, held)).ToArray();
-        return new BertModel(weights.Config, BertEmbeddings.Load(weights, width), layers, width, held);
+        return new BertModel(weights.Config, BertEmbeddings.Load(weights, width, held), layers, width, held);
     }
 
     /// <summary>Runs the encoder over a packed batch.</summary>

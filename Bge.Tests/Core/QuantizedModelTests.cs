@@ -41,10 +41,11 @@ public sealed class QuantizedModelTests
             Assert.That(file.Metadata[QuantizedWeights.MetadataKey], Is.EqualTo(precision == Precision.Int8 ? QuantizedWeights.Int8 : QuantizedWeights.Bf16));
             var query = file.Tensors["encoder.layer.0.attention.self.query.weight"];
             Assert.That(query.DType, Is.EqualTo(precision == Precision.Int8 ? TensorDType.I8 : TensorDType.BF16));
-            Assert.That(file.Tensors["embeddings.word_embeddings.weight"].DType, Is.EqualTo(TensorDType.F32));
+            Assert.That(file.Tensors["embeddings.word_embeddings.weight"].DType, Is.EqualTo(TensorDType.BF16), "the word table as either precision holds it");
+            Assert.That(file.Tensors["embeddings.position_embeddings.weight"].DType, Is.EqualTo(TensorDType.F32));
         }
 
-        Assert.That(new FileInfo(Path.Combine(directory, "model.safetensors")).Length, Is.LessThan(source.WeightFiles.Sum(f => new FileInfo(f).Length) * 0.8));
+        Assert.That(new FileInfo(Path.Combine(directory, "model.safetensors")).Length, Is.LessThan(source.WeightFiles.Sum(f => new FileInfo(f).Length) * (precision == Precision.Int8 ? 0.4 : 0.55)));
         Assert.That(File.ReadAllText(Path.Combine(directory, "vocab.txt")), Is.EqualTo(File.ReadAllText(source.VocabPath!)));
 
         var stored = Embedder.Load(directory, new EmbedderOptions { Warning = _ => { } });

@@ -46,6 +46,13 @@ public sealed class SafeTensorsTests
         };
         Assert.That(file.ReadFloat32("layer.a"), Is.EqualTo(a.Select(stored).ToArray()));
         Assert.That(file.ReadFloat32("b"), Is.EqualTo(b.Select(stored).ToArray()));
+        var rows = new float[2 * 7];
+        file.CopyToFloat32("layer.a", 3 * 7, rows);
+        Assert.That(rows, Is.EqualTo(a.Skip(3 * 7).Take(2 * 7).Select(stored).ToArray()), "rows 3 and 4 alone");
+        file.CopyToFloat32("layer.a", 4 * 7, rows);
+        Assert.That(rows, Is.EqualTo(a.Skip(4 * 7).Select(stored).ToArray()), "the last two rows");
+        Assert.That(() => file.CopyToFloat32("layer.a", (4 * 7) + 1, rows), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("layer.a"));
+        Assert.That(() => file.CopyToFloat32("layer.a", -1, rows), Throws.TypeOf<ArgumentOutOfRangeException>());
         if (dtype == TensorDType.F32)
         {
             Assert.That(file.GetFloat32Span("layer.a").ToArray(), Is.EqualTo(a));

@@ -7,7 +7,7 @@ namespace Bge.Weights.SafeTensors;
 /// <summary>
 /// A safetensors file, memory-mapped. The header is validated completely when the file is opened, so every
 /// later read stays inside the mapping. Views (<see cref="GetBytes"/>, <see cref="GetFloat32Span"/>) are served
-/// zero-copy from the mapping; copies (<see cref="CopyToFloat32"/>, <see cref="ReadFloat32"/>) are read from the
+/// zero-copy from the mapping; copies (<see cref="CopyToFloat32(string, Span{float})"/>, <see cref="ReadFloat32"/>) are read from the
 /// file directly, so a loader that copies and repacks every tensor never holds the mapped pages as well.
 /// </summary>
 /// <remarks>Format: 8-byte little-endian header length N, N bytes of JSON header, then the data area.</remarks>
@@ -133,17 +133,42 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new ArgumentException($"tensor '{name}' has {info.ElementCount} elements, destination {destination.Length}", nameof(destination));
         }
 
-        var offset = _dataStart + info.Begin;
+        CopyToFloat32(name, 0, destination);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="destination"/>'s length of a floating-point tensor's values, from element
+    /// <paramref name="firstElement"/> on (in storage order), as F32: part of a large table without a copy of the whole.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The tensor is not floating point.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range runs past the tensor's end.</exception>
+    public void CopyToFloat32(string name, long firstElement, Span<float> destination)
+    {
+        var info = Get(name);
+        if (firstElement < 0 || firstElement > info.ElementCount - destination.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstElement), $"elements {firstElement}..{firstElement + destination.Length} of tensor '{name}', which has {info.ElementCount}");
+        }
+
+        var size = info.DType switch
+        {
+            TensorDType.F32 => 4,
+            TensorDType.F16 or TensorDType.BF16 => 2,
+            TensorDType.F64 => 8,
+            _ => throw new ModelFormatException(FilePath, $"is {info.DType}, not a floating-point type", name),
+        };
+        var offset = _dataStart + info.Begin + (firstElement * size);
         if (info.DType == TensorDType.F32)
         {
             ReadExactly(MemoryMarshal.AsBytes(destination), offset, name);
             return;
         }
 
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(checked((int)info.ByteLength));
+        var length = checked(destination.Length * size);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            var bytes = buffer.AsSpan(0, (int)info.ByteLength);
+            var bytes = buffer.AsSpan(0, length);
             ReadExactly(bytes, offset, name);
             Convert(info, bytes, destination);
         }
