@@ -74,10 +74,41 @@ public sealed class EvalAndSearchCommandTests
         }
     }
 
+    /// <summary>
+    /// eval finds STS-B without --data: under BGE_SHARED, else in a shared folder beside the repository (or an
+    /// ancestor) it was built from. The second half runs where the checkout has that layout; a clone elsewhere
+    /// (CI's temporary folder) has no shared folder beside it, and the lookup must then say where it looked.
+    /// </summary>
     [Test]
-    public void TheSharedStsbFileIsFoundBesideTheRepositoryWithoutBeingNamed()
+    public void TheSharedStsbFileIsFoundUnderBgeSharedOrBesideTheRepositoryWithoutBeingNamed()
     {
-        Assert.That(Path.GetFullPath(Bge.Cli.SharedData.Find("sts-test.csv")), Is.EqualTo(Path.GetFullPath(Path.Combine(TestPaths.Shared, "data", "stsb", "sts-test.csv"))));
+        var expected = Path.GetFullPath(Path.Combine(TestPaths.Shared, "data", "stsb", "sts-test.csv"));
+        var previous = Environment.GetEnvironmentVariable("BGE_SHARED");
+        try
+        {
+            Environment.SetEnvironmentVariable("BGE_SHARED", TestPaths.Shared);
+            Assert.That(Path.GetFullPath(Bge.Cli.SharedData.Find("sts-test.csv")), Is.EqualTo(expected));
+            Environment.SetEnvironmentVariable("BGE_SHARED", null);
+            var beside = false;
+            for (var dir = new DirectoryInfo(TestPaths.Root); dir is not null; dir = dir.Parent)
+            {
+                beside |= File.Exists(Path.Combine(dir.FullName, "shared", "data", "stsb", "sts-test.csv"));
+            }
+
+            if (beside)
+            {
+                Assert.That(Path.GetFullPath(Bge.Cli.SharedData.Find("sts-test.csv")), Is.EqualTo(expected));
+            }
+            else
+            {
+                Assert.That(() => Bge.Cli.SharedData.Find("sts-test.csv"), Throws.TypeOf<Bge.Weights.Provisioning.ModelProvisioningException>()
+                    .With.Message.Contains(Path.Combine(TestPaths.Root, "shared", "data", "stsb", "sts-test.csv")).And.Message.Contains("BGE_SHARED"));
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("BGE_SHARED", previous);
+        }
     }
 
     [Test]
