@@ -72,8 +72,8 @@ internal static class ComparePrecision
                 Row($"{label} STS-B Spearman ×100 ({(mean ? "mean" : "CLS")})", spearman, format: "F2", ratios: false);
 
                 const string text = "I love machine learning and nlp";
-                var latency = Latencies(300, () => ours.Encode(text), () => fp32.Encode(text), () => ort.EmbedLikeFlagEmbedding([text], ours.Tokenizer, hidden, mean));
-                Row($"{label} 1 short text, median ms (↓)", latency.Select(s => s * 1e3).ToArray(), lowerIsBetter: true, format: "F2");
+                var latency = Compare.Latencies(300, () => ours.Encode(text), () => fp32.Encode(text), () => ort.EmbedLikeFlagEmbedding([text], ours.Tokenizer, hidden, mean));
+                Row($"{label} 1 short text, median ms (↓)", latency.Select(l => l.Median * 1e3).ToArray(), lowerIsBetter: true, format: "F2");
             }
 
             var loads = new[] { LoadProbe.Measure("ours", quantized, threads), LoadProbe.Measure("ours", source, threads), LoadProbe.Measure("ort", onnxFile, threads) };
@@ -143,29 +143,6 @@ internal static class ComparePrecision
         ReadOnlySpan<float> Row(int i) => data.AsSpan(i * hidden, hidden);
         var cosines = pairs.Select(p => (double)System.Numerics.Tensors.TensorPrimitives.Dot(Row(index[p.Sentence1]), Row(index[p.Sentence2]))).ToList();
         return 100 * Spearman.Correlation(cosines, pairs.Select(p => p.Score).ToList());
-    }
-
-    /// <summary>Median seconds of single calls, in alternating blocks of 50 after 10 unmeasured ones.</summary>
-    private static double[] Latencies(int count, params Action[] actions)
-    {
-        var times = actions.Select(_ => new List<double>()).ToArray();
-        for (var block = 0; block < count / 50; block++)
-        {
-            for (var e = 0; e < actions.Length; e++)
-            {
-                for (var i = 0; i < 60; i++)
-                {
-                    var one = Stopwatch.StartNew();
-                    actions[e]();
-                    if (i >= 10)
-                    {
-                        times[e].Add(one.Elapsed.TotalSeconds);
-                    }
-                }
-            }
-        }
-
-        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 
     // values: ours at the precision, ours fp32, ONNX Runtime.

@@ -44,18 +44,8 @@ internal sealed class OrtEncoder : IDisposable
             var states = Run(padded);
             for (var b = 0; b < members.Length; b++)
             {
-                var vector = states.AsSpan(b * padded.SequenceLength * hidden, hidden).ToArray();
-                if (mean)
-                {
-                    var length = encodings[members[b]].Length;
-                    for (var t = 1; t < length; t++)
-                    {
-                        System.Numerics.Tensors.TensorPrimitives.Add(vector, states.AsSpan(((b * padded.SequenceLength) + t) * hidden, hidden), vector);
-                    }
-
-                    System.Numerics.Tensors.TensorPrimitives.Divide(vector, length, vector);
-                }
-
+                var own = states.AsSpan(b * padded.SequenceLength * hidden, encodings[members[b]].Length * hidden);
+                var vector = mean ? OrtPooling.MaskedMean(own, encodings[members[b]].Length, hidden) : own[..hidden].ToArray();
                 var norm = MathF.Sqrt(vector.Sum(v => v * v));
                 result[members[b]] = vector.Select(v => v / norm).ToArray();
             }

@@ -76,7 +76,7 @@ public static class ModelQuantizer
         {
             var shape = weights.Info(name).Shape.ToArray();
             var values = weights.Read(name);
-            if (name == "embeddings.word_embeddings.weight")
+            if (name == BertTensorNames.Embeddings[0])
             {
                 // Held as bf16 at either precision (BertEmbeddings), so stored so.
                 yield return SafeTensorsEntry.FromFloats(name, shape, values, TensorDType.BF16);

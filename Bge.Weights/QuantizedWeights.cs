@@ -4,7 +4,8 @@ namespace Bge.Weights;
 /// How a quantized model directory marks its weights: the safetensors metadata key <see cref="MetadataKey"/> names
 /// the scheme. Under <see cref="Int8"/> each Linear weight of the encoder is I8 [out × in] (values −127…127) with an
 /// F32 tensor <c>{name}_scale</c> [out] beside it (value = int8 × scale); under <see cref="Bf16"/> those weights are
-/// BF16. Every other tensor stays F32.
+/// BF16. The word-embedding table may be BF16 under either (as <c>bge model quantize</c> writes it); every other
+/// tensor is F32.
 /// </summary>
 public static class QuantizedWeights
 {

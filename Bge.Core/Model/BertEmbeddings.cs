@@ -13,14 +13,12 @@ namespace Bge.Core.Model;
 /// </summary>
 internal sealed class BertEmbeddings(BertConfig config, float[]? word, ushort[]? wordBf16, float[] position, float[] tokenType, LayerNormalization layerNorm, SimdWidth simd)
 {
-    private const string WordName = "embeddings.word_embeddings.weight";
-
     public static BertEmbeddings Load(BertWeights weights, SimdWidth simd, Precision precision) => new(
         weights.Config,
-        precision == Precision.Fp32 ? weights.Read(WordName) : null,
-        precision == Precision.Fp32 ? null : ReadBFloat16(weights, WordName),
-        weights.Read("embeddings.position_embeddings.weight"),
-        weights.Read("embeddings.token_type_embeddings.weight"),
+        precision == Precision.Fp32 ? weights.Read(BertTensorNames.Embeddings[0]) : null,
+        precision == Precision.Fp32 ? null : ReadBFloat16(weights, BertTensorNames.Embeddings[0]),
+        weights.Read(BertTensorNames.Embeddings[1]),
+        weights.Read(BertTensorNames.Embeddings[2]),
         LayerNormalization.Load(weights, "embeddings.LayerNorm", simd),
         simd);
 
@@ -47,8 +45,7 @@ internal sealed class BertEmbeddings(BertConfig config, float[]? word, ushort[]?
     public unsafe void Forward(TokenBatch batch, Span<float> hidden)
     {
         var h = config.HiddenSize;
-        var widened = wordBf16 is null ? [] : new float[h];
-        fixed (float* output = hidden, words = word, positions = position, types = tokenType, wide = widened)
+        fixed (float* output = hidden, words = word, positions = position, types = tokenType)
         fixed (ushort* narrow = wordBf16)
         {
             for (var b = 0; b < batch.Count; b++)
@@ -61,13 +58,14 @@ internal sealed class BertEmbeddings(BertConfig config, float[]? word, ushort[]?
                     var wordRow = words + ((long)id * h);
                     if (narrow != null)
                     {
+                        // Widened in place: the row itself holds the word vector before the sums.
                         var source = narrow + ((long)id * h);
                         for (var i = 0; i < h; i++)
                         {
-                            wide[i] = BitConverter.Int32BitsToSingle(source[i] << 16);
+                            row[i] = Precisions.FromBFloat16(source[i]);
                         }
 
-                        wordRow = wide;
+                        wordRow = row;
                     }
 
                     RowMath.Add(wordRow, positions + ((long)p * h), row, h, simd);

@@ -19,27 +19,9 @@ internal sealed class Linear
     public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures, SimdWidth simd, Precision precision)
     {
         var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures, simd, precision);
-        if (precision == Precision.Int8 && weights.Quantization == QuantizedWeights.Int8)
-        {
-            // Stored int8: packed as it is, never through floats.
-            var values = new sbyte[outFeaturesEach * inFeatures];
-            var (scales, biases) = (new float[outFeaturesEach], new float[outFeaturesEach]);
-            for (var part = 0; part < names.Count; part++)
-            {
-                var name = names[part] + ".weight";
-                if (!weights.TryCopyInt8(name, values, scales))
-                {
-                    break;
-                }
-
-                weights.CopyTo(names[part] + ".bias", biases);
-                packed.PackInt8(part * outFeaturesEach, values, scales, biases);
-                if (part == names.Count - 1)
-                {
-                    return new Linear(packed);
-                }
-            }
-        }
+        var stored = precision == Precision.Int8 && weights.Quantization == QuantizedWeights.Int8;
+        var values = stored ? new sbyte[outFeaturesEach * inFeatures] : [];
+        var scales = stored ? new float[outFeaturesEach] : [];
 
         // One reused buffer, read straight from the file: loading holds no second copy of the model.
         var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(outFeaturesEach * (inFeatures + 1));
@@ -49,9 +31,17 @@ internal sealed class Linear
             var bias = buffer.AsSpan(weight.Length, outFeaturesEach);
             for (var part = 0; part < names.Count; part++)
             {
-                weights.CopyTo(names[part] + ".weight", weight);
                 weights.CopyTo(names[part] + ".bias", bias);
-                packed.Pack(part * outFeaturesEach, weight, bias);
+                if (stored && weights.TryCopyInt8(names[part] + ".weight", values, scales))
+                {
+                    // Stored int8: packed as it is, never through floats.
+                    packed.PackInt8(part * outFeaturesEach, values, scales, bias);
+                }
+                else
+                {
+                    weights.CopyTo(names[part] + ".weight", weight);
+                    packed.Pack(part * outFeaturesEach, weight, bias);
+                }
             }
         }
         finally

@@ -53,7 +53,7 @@ public sealed class EvaluationTests
         {
             var encoding = embedder.Tokenizer.Encode(text);
             var padded = new TokenBatch([encoding]).ToPadded(Padding.Longest, 0);
-            var mean = OnnxRuntimeParityTests.MaskedMean(OnnxRuntimeParityTests.RunOnnx(session, padded), encoding.Length, embedder.Dimension);
+            var mean = Bge.Reference.OrtPooling.MaskedMean(OnnxRuntimeParityTests.RunOnnx(session, padded), encoding.Length, embedder.Dimension);
             L2Normalize.InPlace(mean);
             return mean;
         }

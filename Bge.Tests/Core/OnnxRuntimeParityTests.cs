@@ -71,7 +71,7 @@ public sealed class OnnxRuntimeParityTests
                     var pooled = new float[h];
                     Poolings.For(pooling).Pool(ours, b, pooled);
                     L2Normalize.InPlace(pooled);
-                    var expected = pooling == PoolingMode.Cls ? refRows[..h].ToArray() : MaskedMean(refRows, batch.LengthOf(b), h);
+                    var expected = pooling == PoolingMode.Cls ? refRows[..h].ToArray() : OrtPooling.MaskedMean(refRows, batch.LengthOf(b), h);
                     L2Normalize.InPlace(expected);
                     var (cosine, maxAbs) = GoldenEmbeddingTests.Compare(pooled, expected);
                     worstCosine = Math.Min(worstCosine, cosine);
@@ -127,20 +127,6 @@ public sealed class OnnxRuntimeParityTests
         }
     }
 
-    internal static float[] MaskedMean(ReadOnlySpan<float> rows, int length, int h)
-    {
-        var mean = new double[h];
-        for (var t = 0; t < length; t++)
-        {
-            for (var i = 0; i < h; i++)
-            {
-                mean[i] += rows[(t * h) + i];
-            }
-        }
-
-        return mean.Select(v => (float)(v / length)).ToArray();
-    }
-
     /// <summary>
     /// ONNX Runtime's own dynamic int8 (<see cref="OnnxBertExport"/> with int8: DynamicQuantizeMatMul over per-tensor
     /// symmetric int8 weights, as quantize_dynamic writes it, with full-range or 7-bit weights) and ours (per-channel
@@ -179,7 +165,7 @@ public sealed class OnnxRuntimeParityTests
                 for (var r = 0; r < 2; r++)
                 {
                     var rows = references[r].AsSpan(b * padded.SequenceLength * h, batch.LengthOf(b) * h);
-                    var expected = pooling == PoolingMode.Cls ? rows[..h].ToArray() : MaskedMean(rows, batch.LengthOf(b), h);
+                    var expected = pooling == PoolingMode.Cls ? rows[..h].ToArray() : OrtPooling.MaskedMean(rows, batch.LengthOf(b), h);
                     L2Normalize.InPlace(expected);
                     cosines[r + 1].Add(GoldenEmbeddingTests.Compare(expected, golden).Cosine);
                 }

@@ -54,3 +54,22 @@ internal static class OrtInputs
         ];
     }
 }
+
+/// <summary>Pooling over ONNX Runtime's padded last_hidden_state.</summary>
+internal static class OrtPooling
+{
+    /// <summary>The mean of a text's own <paramref name="length"/> rows of <paramref name="h"/> values (padding excluded), summed in double.</summary>
+    public static float[] MaskedMean(ReadOnlySpan<float> rows, int length, int h)
+    {
+        var mean = new double[h];
+        for (var t = 0; t < length; t++)
+        {
+            for (var i = 0; i < h; i++)
+            {
+                mean[i] += rows[(t * h) + i];
+            }
+        }
+
+        return mean.Select(v => (float)(v / length)).ToArray();
+    }
+}

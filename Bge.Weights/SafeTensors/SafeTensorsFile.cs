@@ -150,13 +150,12 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new ArgumentOutOfRangeException(nameof(firstElement), $"elements {firstElement}..{firstElement + destination.Length} of tensor '{name}', which has {info.ElementCount}");
         }
 
-        var size = info.DType switch
+        if (!info.DType.IsFloatingPoint())
         {
-            TensorDType.F32 => 4,
-            TensorDType.F16 or TensorDType.BF16 => 2,
-            TensorDType.F64 => 8,
-            _ => throw new ModelFormatException(FilePath, $"is {info.DType}, not a floating-point type", name),
-        };
+            throw new ModelFormatException(FilePath, $"is {info.DType}, not a floating-point type", name);
+        }
+
+        var size = info.DType.SizeOf();
         var offset = _dataStart + info.Begin + (firstElement * size);
         if (info.DType == TensorDType.F32)
         {
