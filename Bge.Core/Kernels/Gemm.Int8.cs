@@ -96,8 +96,9 @@ public static partial class Gemm
             fixed (int* psum = weight.ColumnSums, pz = rowZeros)
             {
                 var (aa, qq, ss, zz) = ((nint)pa, (nint)pq, (nint)ps, (nint)pz);
+                var offset = kernel is Int8Kernel.AvxVnni or Int8Kernel.Avx2Unsigned;
                 WorkerTeam.For(strips, WorkerTeam.ThreadsFor((long)m * k * 16, parallelism), s =>
-                    QuantizeStrip((float*)aa, k, depth, s * strip, Math.Min(m, (s + 1) * strip), (sbyte*)qq + ((long)s * strip * depth), (float*)ss + (s * strip), (int*)zz + (s * strip)));
+                    QuantizeStrip((float*)aa, k, depth, s * strip, Math.Min(m, (s + 1) * strip), (sbyte*)qq + ((long)s * strip * depth), (float*)ss + (s * strip), (int*)zz + (s * strip), offset));
                 var o = new Int8Operands(pq, rowScales: ps, pz, m, depth, pw, pscale, psum, pb, n, width, pc);
                 MultiplyInt8(o, parallelism, epilogue, kernel, weight.Simd);
             }
@@ -224,8 +225,9 @@ public static partial class Gemm
     }
 
     // Rows r0..r1 of A (k wide) into one strip [depth/4 × Int8StripRows × 4], their scales and zero points; rows past
-    // r1 and inputs past k are zero (the weights there are zero too).
-    private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales, int* zeros)
+    // r1 and inputs past k are zero (the weights there are zero too). With offset, every byte is stored + 128 (the
+    // unsigned operand VPDPBUSD wants), so that the kernel broadcasts it straight from memory.
+    private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales, int* zeros, bool offset)
     {
         new Span<sbyte>(strip, Int8StripRows * depth).Clear();
         var row = stackalloc sbyte[depth];
@@ -243,6 +245,12 @@ public static partial class Gemm
             {
                 ((int*)strip)[(g * Int8StripRows) + r] = ((int*)row)[g];
             }
+        }
+
+        if (offset)
+        {
+            var bytes = new Span<byte>(strip, Int8StripRows * depth);
+            System.Numerics.Tensors.TensorPrimitives.Xor(bytes, (byte)0x80, bytes);
         }
     }
 

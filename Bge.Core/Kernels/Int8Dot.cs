@@ -18,7 +18,7 @@ internal unsafe interface IInt8Dot<TV>
     /// <summary>int32 lanes (output columns) per vector.</summary>
     static abstract int Lanes { get; }
 
-    /// <summary>Four activations (a little-endian int) in every lane, offset by 128 where the instruction wants them unsigned.</summary>
+    /// <summary>Four activations (a little-endian int, already offset by 128 where the instruction wants them unsigned) in every lane.</summary>
     static abstract TV Broadcast(int four);
 
     /// <summary>Lanes × 4 bytes of weights, or Lanes int32s.</summary>
@@ -129,7 +129,7 @@ internal static unsafe class Int8Dot
         public static void Store(Vector256<int> value, int* destination) => value.Store(destination);
     }
 
-    /// <summary>AVX-VNNI: VPDPBUSD adds four unsigned × signed byte products into each int32 lane in one instruction, exactly; activations are offset by 128 to make them unsigned, and the start subtracts 128 · Σw.</summary>
+    /// <summary>AVX-VNNI: VPDPBUSD adds four unsigned × signed byte products into each int32 lane in one instruction, exactly; activations come offset by 128 (stored so by the GEMM's packing) to make them unsigned, and the start subtracts 128 · Σw.</summary>
     public readonly struct Vnni : IInt8Dot<Vector256<int>>
     {
         public static bool IsSupported => AvxVnni.IsSupported;
@@ -137,7 +137,7 @@ internal static unsafe class Int8Dot
         public static int Lanes => 8;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Broadcast(int four) => Vector256.Create(four ^ unchecked((int)0x80808080));
+        public static Vector256<int> Broadcast(int four) => Vector256.Create(four);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Load(void* source) => Vector256.Load((int*)source);
