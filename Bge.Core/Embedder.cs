@@ -116,30 +116,61 @@ public sealed class Embedder
             cancellationToken.ThrowIfCancellationRequested();
             var members = order.AsSpan(first, Math.Min(options.BatchSize, order.Length - first)).ToArray();
             var batch = new TokenBatch(members.Select(i => encodings[i]).ToList());
-            // Hidden states of a batch are large-object-heap sized: rented, so a long stream of calls leaves no garbage.
-            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(batch.TotalTokens * Dimension);
-            try
+            var rows = EmbedBatch(batch, pooling, options.Normalize);
+            for (var b = 0; b < members.Length; b++)
             {
-                var states = Model.Forward(batch, Options.DegreeOfParallelism, buffer);
-                for (var b = 0; b < members.Length; b++)
-                {
-                    var row = result.AsSpan(members[b] * Dimension, Dimension);
-                    pooling.Pool(states, b, row);
-                    if (options.Normalize)
-                    {
-                        L2Normalize.InPlace(row, Model.Simd);
-                    }
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+                rows.Row(b).CopyTo(result.AsSpan(members[b] * Dimension, Dimension));
             }
 
             progress?.Report(new EncodeProgress(first + members.Length, texts.Count));
         }
 
         return new EmbeddingMatrix(result, texts.Count, Dimension);
+    }
+
+    /// <summary>
+    /// Embeds an already tokenized batch in one forward pass over its packed tokens: row <c>b</c> is sequence
+    /// <c>b</c>, pooled (the trained pooling unless <paramref name="pooling"/> says otherwise) and, when
+    /// <paramref name="normalize"/>, L2-normalized. A sequence's row does not depend on the others in the batch, so
+    /// a server that gathers texts from several requests into one batch answers each exactly as
+    /// <see cref="Encode(string, EncodeOptions?)"/> would.
+    /// </summary>
+    /// <exception cref="ArgumentException">A sequence is longer than the model's positions or holds an id outside its vocabulary.</exception>
+    public EmbeddingMatrix EncodeBatch(TokenBatch batch, PoolingMode? pooling = null, bool normalize = true)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            return new EmbeddingMatrix([], 0, Dimension);
+        }
+
+        return EmbedBatch(batch, Poolings.For(pooling ?? TrainedPooling, Model.Simd), normalize);
+    }
+
+    private EmbeddingMatrix EmbedBatch(TokenBatch batch, IPooling pooling, bool normalize)
+    {
+        var result = new float[batch.Count * Dimension];
+        // Hidden states of a batch are large-object-heap sized: rented, so a long stream of calls leaves no garbage.
+        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, batch.TotalTokens * Dimension));
+        try
+        {
+            var states = Model.Forward(batch, Options.DegreeOfParallelism, buffer);
+            for (var b = 0; b < batch.Count; b++)
+            {
+                var row = result.AsSpan(b * Dimension, Dimension);
+                pooling.Pool(states, b, row);
+                if (normalize)
+                {
+                    L2Normalize.InPlace(row, Model.Simd);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
+
+        return new EmbeddingMatrix(result, batch.Count, Dimension);
     }
 
     /// <summary>

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using Bge.Core;
+using Bge.Server;
+
+namespace Bge.Cli.Commands;
+
+/// <summary>
+/// <c>bge serve</c>: the embedding server (<see cref="EmbeddingServer"/>) on one model. Every flag can also come from
+/// an environment variable (TEI's names: MODEL_ID, PORT, MAX_BATCH_TOKENS, …; BGE_HOST rather than HOSTNAME, which
+/// containers set to their own name), the flag winning over the variable.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        model.DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MODEL_ID");
+        var precision = CommonOptions.Precision();
+        precision.DefaultValueFactory = _ => Environment.GetEnvironmentVariable("BGE_PRECISION");
+        var defaults = new ServerOptions();
+        var host = Flag("--host", "BGE_HOST", defaults.Host, "Address to listen on (an IP address or localhost).");
+        var port = Flag("--port", "PORT", defaults.Port, "TCP port (0: any free port).");
+        var maxBatchTokens = Flag("--max-batch-tokens", "MAX_BATCH_TOKENS", defaults.MaxBatchTokens, "Tokens in one forward pass at most; concurrent requests are packed together up to it.");
+        var maxClientBatch = Flag("--max-client-batch-size", "MAX_CLIENT_BATCH_SIZE", defaults.MaxClientBatchSize, "Inputs in one request at most (more: 422).");
+        var maxConcurrent = Flag("--max-concurrent-requests", "MAX_CONCURRENT_REQUESTS", defaults.MaxConcurrentRequests, "Inputs in flight at most over all requests (more: 429 with Retry-After).");
+        var autoTruncate = Flag("--auto-truncate", "AUTO_TRUNCATE", false, "Truncate inputs longer than the model takes instead of refusing them with 422.");
+        var apiKey = Flag<string?>("--api-key", "API_KEY", null, "Require 'Authorization: Bearer <key>' on every route but /health, /ready and /metrics.");
+        var payloadLimit = Flag("--payload-limit", "PAYLOAD_LIMIT", defaults.PayloadLimit, "Request body bytes at most (more: 413).");
+        var command = new Command("serve", "Serve embeddings over HTTP: OpenAI's /v1/embeddings and TEI's /embed, /similarity, /tokenize, /info; /health, /ready, /metrics.")
+        {
+            model, precision, host, port, maxBatchTokens, maxClientBatch, maxConcurrent, autoTruncate, apiKey, payloadLimit,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new ServerOptions
+            {
+                Host = parse.GetValue(host)!,
+                Port = parse.GetValue(port),
+                MaxBatchTokens = parse.GetValue(maxBatchTokens),
+                MaxClientBatchSize = parse.GetValue(maxClientBatch),
+                MaxConcurrentRequests = parse.GetValue(maxConcurrent),
+                AutoTruncate = parse.GetValue(autoTruncate),
+                ApiKey = parse.GetValue(apiKey),
+                PayloadLimit = parse.GetValue(payloadLimit),
+            };
+            var embedderOptions = new EmbedderOptions { Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) };
+            var name = parse.GetValue(model);
+            await using var server = await EmbeddingServer.StartAsync(() => Embedder.Load(ModelResolver.Create().Resolve(name), embedderOptions), options, cancellationToken);
+            Console.WriteLine($"bge serve: listening on {server.Address} (loading the model; /ready answers 200 once it is warm)");
+            try
+            {
+                await server.Loaded;
+                Console.WriteLine("bge serve: ready");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"bge serve: the model failed to load: {e.Message}");
+                return 1;
+            }
+
+            await server.WaitForShutdownAsync(cancellationToken);
+            Console.WriteLine("bge serve: stopped");
+            return 0;
+        });
+        return command;
+    }
+
+    // An option whose default is read from an environment variable, then from the server's own default.
+    private static Option<T> Flag<T>(string name, string variable, T fallback, string description) => new(name)
+    {
+        Description = $"{description} Env: {variable}.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text ? Parse<T>(text, name, variable) : fallback,
+    };
+
+    private static T Parse<T>(string text, string name, string variable)
+    {
+        object? value = typeof(T) == typeof(int) ? int.TryParse(text, CultureInfo.InvariantCulture, out var i) ? i : null
+            : typeof(T) == typeof(long) ? long.TryParse(text, CultureInfo.InvariantCulture, out var l) ? l : null
+            : typeof(T) == typeof(bool) ? bool.TryParse(text, out var b) ? b : text is "1" ? true : text is "0" ? false : null
+            : text;
+        return value is T typed ? typed : throw new ArgumentException($"{variable}='{text}' is not a valid value for {name}");
+    }
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Bge.Core;
+using Bge.Tokenizer;
+
+namespace Bge.Server;
+
+/// <summary>
+/// One queue in front of the encoder. Requests arrive tokenized; a single loop takes whatever is waiting, packs it
+/// into one batch up to the token budget (no padding: the batch is all tokens end to end), runs one forward pass and
+/// hands each row back to the request it came from. Concurrent requests therefore share forward passes, and a
+/// request whose client has gone away is dropped before it costs compute.
+/// </summary>
+internal sealed class BatchScheduler : IAsyncDisposable
+{
+    private readonly Embedder _embedder;
+    private readonly int _maxBatchTokens;
+    private readonly ServerMetrics _metrics;
+    private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
+    private int _queued;
+
+    public BatchScheduler(Embedder embedder, int maxBatchTokens, ServerMetrics metrics)
+    {
+        (_embedder, _maxBatchTokens, _metrics) = (embedder, maxBatchTokens, metrics);
+        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>Inputs waiting for a forward pass.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>The pooled, not yet normalized rows of <paramref name="inputs"/>, in order, with the time spent queued and computing.</summary>
+    public Task<Result> Embed(IReadOnlyList<Encoding> inputs, CancellationToken aborted)
+    {
+        var job = new Job(inputs, aborted);
+        Interlocked.Add(ref _queued, inputs.Count);
+        if (!_queue.Writer.TryWrite(job))
+        {
+            Interlocked.Add(ref _queued, -inputs.Count);
+            throw new ApiException(503, "the server is shutting down") { RetryAfter = 1 };
+        }
+
+        return job.Done.Task;
+    }
+
+    public sealed record Result(float[][] Rows, TimeSpan Queue, TimeSpan Inference);
+
+    private async Task Run()
+    {
+        var pending = new List<(Job Job, int Index)>();
+        var reader = _queue.Reader;
+        while (pending.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var job))
+            {
+                for (var i = 0; i < job.Inputs.Count; i++)
+                {
+                    pending.Add((job, i));
+                }
+            }
+
+            var batch = Take(pending);
+            if (batch.Count > 0)
+            {
+                Compute(batch);
+            }
+        }
+    }
+
+    // The next batch: waiting inputs in arrival order up to the token budget (at least one), those of requests
+    // already abandoned dropped on the way.
+    private List<(Job Job, int Index)> Take(List<(Job Job, int Index)> pending)
+    {
+        var batch = new List<(Job, int)>();
+        var tokens = 0;
+        var taken = 0;
+        foreach (var item in pending)
+        {
+            if (item.Job.Aborted.IsCancellationRequested)
+            {
+                taken++;
+                Interlocked.Decrement(ref _queued);
+                item.Job.Done.TrySetCanceled(item.Job.Aborted);
+                continue;
+            }
+
+            var length = item.Job.Inputs[item.Index].Length;
+            if (batch.Count > 0 && tokens + length > _maxBatchTokens)
+            {
+                break;
+            }
+
+            batch.Add(item);
+            tokens += length;
+            taken++;
+        }
+
+        pending.RemoveRange(0, taken);
+        return batch;
+    }
+
+    private void Compute(List<(Job Job, int Index)> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        Interlocked.Add(ref _queued, -batch.Count);
+        var tokens = new TokenBatch(batch.Select(b => b.Job.Inputs[b.Index]).ToList());
+        _metrics.Batch(batch.Count, tokens.TotalTokens);
+        try
+        {
+            var rows = _embedder.EncodeBatch(tokens, normalize: false);
+            var inference = Stopwatch.GetElapsedTime(started);
+            for (var b = 0; b < batch.Count; b++)
+            {
+                var (job, index) = batch[b];
+                job.Complete(index, rows.RowArray(b), started, inference);
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            foreach (var (job, _) in batch)
+            {
+                job.Done.TrySetException(new ApiException(500, "the forward pass failed: " + e.Message));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private sealed class Job(IReadOnlyList<Encoding> inputs, CancellationToken aborted)
+    {
+        private readonly long _enqueued = Stopwatch.GetTimestamp();
+        private readonly float[][] _rows = new float[inputs.Count][];
+        private int _remaining = inputs.Count;
+        private long _firstStart;
+        private long _lastStart;
+        private TimeSpan _inference;
+
+        public IReadOnlyList<Encoding> Inputs { get; } = inputs;
+
+        public CancellationToken Aborted { get; } = aborted;
+
+        public TaskCompletionSource<Result> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Called from the scheduler's loop only.
+        public void Complete(int index, float[] row, long started, TimeSpan inference)
+        {
+            _rows[index] = row;
+            _firstStart = _firstStart == 0 ? started : _firstStart;
+            if (started != _lastStart)
+            {
+                (_lastStart, _inference) = (started, _inference + inference);
+            }
+
+            if (--_remaining == 0)
+            {
+                Done.TrySetResult(new Result(_rows, Stopwatch.GetElapsedTime(_enqueued, _firstStart), _inference));
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Bge.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Bge.Server;
+
+/// <summary>The routes: OpenAI's embeddings, TEI's embed, similarity, tokenize and info, and the open health routes.</summary>
+internal static class Routes
+{
+    private static readonly string Version = typeof(Routes).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+
+    public static void Map(IEndpointRouteBuilder app, EmbeddingServer server)
+    {
+        app.MapPost("/v1/embeddings", context => Handle(context, server, openAi: true, OpenAiEmbeddings));
+        app.MapPost("/embeddings", context => Handle(context, server, openAi: true, OpenAiEmbeddings));
+        app.MapPost("/embed", context => Handle(context, server, openAi: false, TeiEmbed));
+        app.MapPost("/similarity", context => Handle(context, server, openAi: false, TeiSimilarity));
+        app.MapPost("/tokenize", context => Handle(context, server, openAi: false, TeiTokenize));
+        app.MapGet("/info", context => Handle(context, server, openAi: false, Info));
+        app.MapGet("/health", context => Text(context, 200, "ok"));
+        app.MapGet("/ready", context => server.IsReady ? Text(context, 200, "ready") : Text(context, 503, server.Loaded.IsFaulted ? "model failed to load" : "not ready"));
+        app.MapGet("/metrics", context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4";
+            return context.Response.WriteAsync(server.Metrics.Render(server.Queued));
+        });
+    }
+
+    private static Task Text(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain";
+        return context.Response.WriteAsync(text);
+    }
+
+    // Every counted route: the key, then the handler; a refusal becomes a JSON body in the route's own error shape.
+    private static async Task Handle(HttpContext context, EmbeddingServer server, bool openAi, Func<HttpContext, EmbeddingServer, Task> handler)
+    {
+        server.Metrics.Request();
+        try
+        {
+            if (server.Options.ApiKey is { } key && context.Request.Headers.Authorization.ToString() != "Bearer " + key)
+            {
+                throw new ApiException(401, "a valid API key is required: send 'Authorization: Bearer <key>'", code: "invalid_api_key");
+            }
+
+            await handler(context, server).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            server.Metrics.Failure("cancelled");
+        }
+        catch (ApiException e)
+        {
+            server.Metrics.Failure(e.Kind);
+            await WriteError(context, e, openAi).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            server.Metrics.Failure("server_error");
+            await WriteError(context, new ApiException(500, $"internal error: {e.GetType().Name}: {e.Message}"), openAi).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WriteError(HttpContext context, ApiException e, bool openAi)
+    {
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        context.Response.StatusCode = e.Status;
+        if (e.RetryAfter is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        await Json(context, w =>
+        {
+            if (openAi)
+            {
+                // OpenAI's shape: {"error": {"message", "type", "param", "code"}}
+                w.WriteStartObject("error");
+                w.WriteString("message", e.Message);
+                w.WriteString("type", e.Kind);
+                WriteOptional(w, "param", e.Param);
+                WriteOptional(w, "code", e.Code);
+                w.WriteEndObject();
+            }
+            else
+            {
+                // TEI's shape: {"error", "error_type"}
+                w.WriteString("error", e.Message);
+                w.WriteString("error_type", e.Kind);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static async Task Json(HttpContext context, Action<Utf8JsonWriter> body, bool array = false)
+    {
+        context.Response.ContentType = "application/json";
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            if (array)
+            {
+                body(w);
+            }
+            else
+            {
+                w.WriteStartObject();
+                body(w);
+                w.WriteEndObject();
+            }
+        }
+
+        context.Response.ContentLength = buffer.Length;
+        await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool Truncation(JsonElement root, EmbeddingServer server, out bool left)
+    {
+        var direction = RequestJson.String(root, "truncation_direction") ?? "right";
+        left = direction.Equals("left", StringComparison.OrdinalIgnoreCase) ? true
+            : direction.Equals("right", StringComparison.OrdinalIgnoreCase) ? false
+            : throw ApiException.Invalid($"'truncation_direction' is '{direction}'; use 'Left' or 'Right'", "truncation_direction");
+        return RequestJson.Bool(root, "truncate") ?? server.Options.AutoTruncate;
+    }
+
+    private static bool Query(string? name, string field) => name switch
+    {
+        null or "document" or "passage" => false,
+        "query" => true,
+        _ => throw ApiException.Invalid($"'{field}' is '{name}'; this server knows 'query' (the model's query instruction) and 'document'", field),
+    };
+
+    private static void TimingHeaders(HttpContext context, Embedded e, long started)
+    {
+        var headers = context.Response.Headers;
+        static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        headers["x-compute-type"] = "cpu";
+        headers["x-compute-tokens"] = e.Tokens.ToString(CultureInfo.InvariantCulture);
+        headers["x-total-time"] = Ms(Stopwatch.GetElapsedTime(started));
+        headers["x-tokenization-time"] = Ms(e.Tokenization);
+        headers["x-queue-time"] = Ms(e.Queue);
+        headers["x-inference-time"] = Ms(e.Inference);
+    }
+
+    private static async Task<Embedded> Embed(HttpContext context, EmbeddingServer server, List<Input> inputs, EmbedSettings settings, string field, long started)
+    {
+        var pipeline = server.Pipeline;
+        var embedded = await pipeline.Embed(inputs, settings, field, context.RequestAborted).ConfigureAwait(false);
+        server.Metrics.Success(Stopwatch.GetElapsedTime(started), embedded.Tokenization, embedded.Queue, embedded.Inference, embedded.Lengths);
+        TimingHeaders(context, embedded, started);
+        return embedded;
+    }
+
+    private static async Task OpenAiEmbeddings(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
+        var root = document.RootElement;
+        var inputs = RequestJson.Inputs(root, "input");
+        var format = RequestJson.String(root, "encoding_format") ?? "float";
+        if (format is not ("float" or "base64"))
+        {
+            throw ApiException.Invalid($"'encoding_format' is '{format}'; use 'float' or 'base64'", "encoding_format");
+        }
+
+        RequestJson.String(root, "model");
+        RequestJson.String(root, "user");
+        var truncate = Truncation(root, server, out var left);
+        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "input_type"), "input_type"), Normalize: true, RequestJson.Int(root, "dimensions"));
+        var embedded = await Embed(context, server, inputs, settings, "input", started).ConfigureAwait(false);
+        var model = server.Options.ModelId ?? server.Pipeline.Embedder.Name;
+        await Json(context, w =>
+        {
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            for (var i = 0; i < embedded.Vectors.Length; i++)
+            {
+                w.WriteStartObject();
+                w.WriteString("object", "embedding");
+                w.WriteNumber("index", i);
+                if (format == "base64")
+                {
+                    // Little-endian float32, as OpenAI sends it.
+                    w.WriteBase64String("embedding", MemoryMarshal.AsBytes(LittleEndian(embedded.Vectors[i]).AsSpan()));
+                }
+                else
+                {
+                    w.WriteStartArray("embedding");
+                    foreach (var value in embedded.Vectors[i])
+                    {
+                        w.WriteNumberValue(value);
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteString("model", model);
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", embedded.Tokens);
+            w.WriteNumber("total_tokens", embedded.Tokens);
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private static float[] LittleEndian(float[] vector)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            return vector;
+        }
+
+        var swapped = new float[vector.Length];
+        for (var i = 0; i < vector.Length; i++)
+        {
+            swapped[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(vector[i])));
+        }
+
+        return swapped;
+    }
+
+    private static async Task TeiEmbed(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
+        var root = document.RootElement;
+        var inputs = RequestJson.Inputs(root, "inputs");
+        var truncate = Truncation(root, server, out var left);
+        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "prompt_name"), "prompt_name"), RequestJson.Bool(root, "normalize") ?? true, RequestJson.Int(root, "dimensions"));
+        var embedded = await Embed(context, server, inputs, settings, "inputs", started).ConfigureAwait(false);
+        await Json(context, w =>
+        {
+            w.WriteStartArray();
+            foreach (var vector in embedded.Vectors)
+            {
+                w.WriteStartArray();
+                foreach (var value in vector)
+                {
+                    w.WriteNumberValue(value);
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+        }, array: true).ConfigureAwait(false);
+    }
+
+    private static async Task TeiSimilarity(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
+        var root = document.RootElement;
+        if (!root.TryGetProperty("inputs", out var pair) || pair.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.BadRequest("'inputs' must be an object {\"source_sentence\": …, \"sentences\": […]}", "inputs");
+        }
+
+        var source = RequestJson.String(pair, "source_sentence") ?? throw ApiException.BadRequest("'inputs.source_sentence' is required", "inputs.source_sentence");
+        var sentences = RequestJson.Inputs(pair, "sentences");
+        if (sentences.Any(s => s.Text is null))
+        {
+            throw ApiException.BadRequest("'inputs.sentences' must be an array of strings", "inputs.sentences");
+        }
+
+        var truncate = Truncation(root, server, out var left);
+        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "prompt_name"), "prompt_name"), Normalize: true, null);
+        var embedded = await Embed(context, server, [new Input(source, null), .. sentences], settings, "inputs.sentences", started).ConfigureAwait(false);
+        await Json(context, w =>
+        {
+            w.WriteStartArray();
+            for (var i = 1; i < embedded.Vectors.Length; i++)
+            {
+                w.WriteNumberValue(System.Numerics.Tensors.TensorPrimitives.Dot(embedded.Vectors[0], embedded.Vectors[i]));
+            }
+
+            w.WriteEndArray();
+        }, array: true).ConfigureAwait(false);
+    }
+
+    private static async Task TeiTokenize(HttpContext context, EmbeddingServer server)
+    {
+        using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
+        var root = document.RootElement;
+        var inputs = RequestJson.Inputs(root, "inputs");
+        if (inputs.Any(i => i.Text is null))
+        {
+            throw ApiException.BadRequest("'inputs' must be a string or an array of strings", "inputs");
+        }
+
+        var specials = RequestJson.Bool(root, "add_special_tokens") ?? true;
+        var pipeline = server.Pipeline;
+        var truncate = Truncation(root, server, out var left);
+        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "prompt_name"), "prompt_name"), true, null);
+        if (inputs.Count > server.Options.MaxClientBatchSize)
+        {
+            throw ApiException.Invalid($"'inputs' holds {inputs.Count} inputs; this server takes at most {server.Options.MaxClientBatchSize} per request (--max-client-batch-size)", "inputs");
+        }
+
+        var encodings = inputs.Select((input, i) => (pipeline.Tokenize(input, settings, inputs.Count == 1 ? "inputs" : $"inputs[{i}]"), Text: settings.Query ? pipeline.Embedder.QueryInstruction + input.Text : input.Text!)).ToList();
+        var vocabulary = pipeline.Embedder.Tokenizer.Vocabulary;
+        await Json(context, w =>
+        {
+            w.WriteStartArray();
+            foreach (var (encoding, text) in encodings)
+            {
+                w.WriteStartArray();
+                var (first, last) = specials ? (0, encoding.Length) : (1, encoding.Length - 1);
+                for (var t = first; t < last; t++)
+                {
+                    var special = t == 0 || t == encoding.Length - 1;
+                    var (start, end) = encoding.Offsets[t];
+                    w.WriteStartObject();
+                    w.WriteNumber("id", encoding.Ids[t]);
+                    w.WriteString("text", special ? vocabulary[encoding.Ids[t]] : text[start..end]);
+                    w.WriteBoolean("special", special);
+                    w.WriteNumber("start", special ? 0 : start);
+                    w.WriteNumber("stop", special ? 0 : end);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+        }, array: true).ConfigureAwait(false);
+    }
+
+    private static Task Info(HttpContext context, EmbeddingServer server)
+    {
+        var pipeline = server.Pipeline;
+        var embedder = pipeline.Embedder;
+        var options = server.Options;
+        return Json(context, w =>
+        {
+            w.WriteString("model_id", options.ModelId ?? embedder.Name);
+            w.WriteString("model_dtype", Precisions.Name(embedder.Model.Precision));
+            w.WriteStartObject("model_type");
+            w.WriteStartObject("embedding");
+            w.WriteString("pooling", embedder.TrainedPooling.ToString().ToLowerInvariant());
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteNumber("dimension", embedder.Dimension);
+            w.WriteNumber("max_input_length", pipeline.MaxInputLength);
+            w.WriteNumber("max_batch_tokens", options.MaxBatchTokens);
+            w.WriteNumber("max_client_batch_size", options.MaxClientBatchSize);
+            w.WriteNumber("max_concurrent_requests", options.MaxConcurrentRequests);
+            w.WriteBoolean("auto_truncate", options.AutoTruncate);
+            w.WriteNumber("payload_limit", options.PayloadLimit);
+            WriteOptional(w, "query_instruction", embedder.QueryInstruction);
+            w.WriteString("version", Version);
+        });
+    }
+}
