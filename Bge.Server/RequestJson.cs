@@ -48,10 +48,11 @@ internal static class RequestJson
             throw ApiException.BadRequest($"the body is not valid JSON: {e.Message}");
         }
 
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        var kind = document.RootElement.ValueKind;
+        if (kind != JsonValueKind.Object)
         {
             document.Dispose();
-            throw ApiException.BadRequest($"the body must be a JSON object, not {Describe(document.RootElement.ValueKind)}");
+            throw ApiException.BadRequest($"the body must be a JSON object, not {Describe(kind)}");
         }
 
         return document;
