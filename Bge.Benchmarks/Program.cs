@@ -5,6 +5,7 @@ using Bge.Benchmarks;
 // compare [--threads N] [--seconds S] [--bert-base]: the side-by-side table (--bert-base adds the random
 // BERT-base-shaped model, about two more minutes); compare --precision int8|bf16: ours at that precision beside ours
 // at fp32 and ONNX Runtime (its own int8 for int8); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
+// ort-serve [--port P] and serve-baseline [--text T] [--seconds S]: used by serve-load.sh (the server load test);
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
 {
@@ -20,6 +21,16 @@ if (args.Length > 0 && args[0] == "stream")
     var count = Option("--count") is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 100_000;
     var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
     return StreamProbe.Run(count, threads);
+}
+
+if (args.Length > 0 && args[0] == "ort-serve")
+{
+    return OrtServe.Run(int.Parse(Option("--port") ?? "8081", CultureInfo.InvariantCulture), Environment.ProcessorCount);
+}
+
+if (args.Length > 0 && args[0] == "serve-baseline")
+{
+    return OrtServe.Baseline(Option("--text") ?? "I love machine learning and nlp", double.Parse(Option("--seconds") ?? "10", CultureInfo.InvariantCulture));
 }
 
 if (args.Length == 4 && args[0] == "load-probe")

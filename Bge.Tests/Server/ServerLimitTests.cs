@@ -137,10 +137,7 @@ public sealed class ServerLimitTests
             return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
         }).ToArray();
         // Stop once every request has been received.
-        while (ServerTests.Metric(await http.GetStringAsync("/metrics"), "te_request_count") < batches.Length)
-        {
-            await Task.Delay(5);
-        }
+        await ServerTests.AwaitMetric(http, "te_request_count", batches.Length);
 
         var stopping = server.StopAsync();
         Assert.That(server.IsReady, Is.False);
@@ -155,5 +152,41 @@ public sealed class ServerLimitTests
 
         Assert.CatchAsync<HttpRequestException>(() => new HttpClient().GetAsync(new Uri(server.Address, "/health")));
         await server.DisposeAsync();
+    }
+
+    [Test]
+    public async Task ARequestWhoseClientHasGoneIsDroppedBeforeItsForwardPass()
+    {
+        await using var server = await ServerHarness.Start(() => Arctic.Value, new ServerOptions());
+        using var http = new HttpClient { BaseAddress = server.Address };
+        // Four requests of 32 long texts: seconds of forward passes, so that the next request surely waits.
+        var busy = Enumerable.Range(0, 4).Select(r => http.PostAsync("/embed", ServerTests.Json(new { inputs = Enumerable.Range(0, 32).Select(i => LongText(120, (r * 32) + i)).ToArray() }))).ToArray();
+        await ServerTests.AwaitMetric(http, "te_batch_next_size_count", 1);
+
+        // The forward passes are under way: another request waits in the queue, and its client gives up.
+        using (var impatient = new CancellationTokenSource())
+        using (var other = new HttpClient { BaseAddress = server.Address })
+        {
+            var second = other.PostAsync("/embed", ServerTests.Json(new { inputs = new[] { "never computed", "nor this" } }), impatient.Token);
+            await ServerTests.AwaitMetric(http, "te_queue_size", 2);
+
+            await impatient.CancelAsync();
+            Assert.CatchAsync<OperationCanceledException>(() => second);
+        }
+
+        foreach (var response in await Task.WhenAll(busy))
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            response.Dispose();
+        }
+
+        using (var after = await http.PostAsync("/embed", ServerTests.Json(new { inputs = "after" })))
+        {
+            Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.That(ServerTests.Metric(metrics, "te_batch_next_size_sum"), Is.EqualTo((4 * 32) + 1), "only the busy requests' inputs and the last one's were computed");
+        Assert.That(metrics, Does.Contain("te_request_failure{err=\"cancelled\"} 1"));
     }
 }
