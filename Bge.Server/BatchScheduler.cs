@@ -115,8 +115,9 @@ internal sealed class BatchScheduler : IAsyncDisposable
                 job.Complete(index, rows.RowArray(b), started, inference);
             }
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (Exception e)
         {
+            // Whatever went wrong, the loop goes on serving: the batch's requests get a 500 naming it.
             foreach (var (job, _) in batch)
             {
                 job.Done.TrySetException(new ApiException(500, "the forward pass failed: " + e.Message));

@@ -82,6 +82,15 @@ public sealed class ServerTests
     }
 
     [Test]
+    public async Task OpenAiInputTypeQueryAppliesTheModelsInstruction()
+    {
+        using var query = await Post("/v1/embeddings", new { input = "what is a vector database", input_type = "query" });
+        using var document = await Post("/v1/embeddings", new { input = "what is a vector database", input_type = "document" });
+        Assert.That(Vector(query, 0), Is.EqualTo(_embedder.EncodeQueries(["what is a vector database"]).RowArray(0)));
+        Assert.That(Vector(document, 0), Is.EqualTo(_embedder.Encode("what is a vector database")));
+    }
+
+    [Test]
     public async Task FloatAndBase64EncodingsCarryTheSameBits()
     {
         using var asFloats = await Post("/v1/embeddings", new { input = Texts, encoding_format = "float" });
