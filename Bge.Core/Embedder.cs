@@ -116,11 +116,7 @@ public sealed class Embedder
             cancellationToken.ThrowIfCancellationRequested();
             var members = order.AsSpan(first, Math.Min(options.BatchSize, order.Length - first)).ToArray();
             var batch = new TokenBatch(members.Select(i => encodings[i]).ToList());
-            var rows = EmbedBatch(batch, pooling, options.Normalize);
-            for (var b = 0; b < members.Length; b++)
-            {
-                rows.Row(b).CopyTo(result.AsSpan(members[b] * Dimension, Dimension));
-            }
+            EmbedBatch(batch, pooling, options.Normalize, result, members);
 
             progress?.Report(new EncodeProgress(first + members.Length, texts.Count));
         }
@@ -144,12 +140,14 @@ public sealed class Embedder
             return new EmbeddingMatrix([], 0, Dimension);
         }
 
-        return EmbedBatch(batch, Poolings.For(pooling ?? TrainedPooling, Model.Simd), normalize);
+        var result = new float[batch.Count * Dimension];
+        EmbedBatch(batch, Poolings.For(pooling ?? TrainedPooling, Model.Simd), normalize, result, rowOf: null);
+        return new EmbeddingMatrix(result, batch.Count, Dimension);
     }
 
-    private EmbeddingMatrix EmbedBatch(TokenBatch batch, IPooling pooling, bool normalize)
+    // One forward pass; sequence b pooled (and normalized) straight into row rowOf[b] of result (row b when null).
+    private void EmbedBatch(TokenBatch batch, IPooling pooling, bool normalize, float[] result, int[]? rowOf)
     {
-        var result = new float[batch.Count * Dimension];
         // Hidden states of a batch are large-object-heap sized: rented, so a long stream of calls leaves no garbage.
         var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, batch.TotalTokens * Dimension));
         try
@@ -157,7 +155,7 @@ public sealed class Embedder
             var states = Model.Forward(batch, Options.DegreeOfParallelism, buffer);
             for (var b = 0; b < batch.Count; b++)
             {
-                var row = result.AsSpan(b * Dimension, Dimension);
+                var row = result.AsSpan((rowOf?[b] ?? b) * Dimension, Dimension);
                 pooling.Pool(states, b, row);
                 if (normalize)
                 {
@@ -169,8 +167,6 @@ public sealed class Embedder
         {
             System.Buffers.ArrayPool<float>.Shared.Return(buffer);
         }
-
-        return new EmbeddingMatrix(result, batch.Count, Dimension);
     }
 
     /// <summary>

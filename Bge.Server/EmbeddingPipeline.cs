@@ -32,10 +32,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler schedu
             throw ApiException.Invalid($"'{field}' is empty: give at least one input", field);
         }
 
-        if (inputs.Count > options.MaxClientBatchSize)
-        {
-            throw ApiException.Invalid($"'{field}' holds {inputs.Count} inputs; this server takes at most {options.MaxClientBatchSize} per request (--max-client-batch-size)", field);
-        }
+        CheckBatchSize(inputs.Count, field);
 
         if (settings.Dimensions is { } d && (d < 1 || d > embedder.Dimension))
         {
@@ -73,6 +70,15 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler schedu
 
         var vectors = result.Rows.Select(row => Finish(row, settings)).ToArray();
         return new Embedded(vectors, encodings.Sum(e => e.Length), tokenization, result.Queue, result.Inference, encodings.Select(e => e.Length).ToArray());
+    }
+
+    /// <summary>More inputs in one request than <c>--max-client-batch-size</c> are refused with 422 naming both numbers.</summary>
+    public void CheckBatchSize(int count, string field)
+    {
+        if (count > options.MaxClientBatchSize)
+        {
+            throw ApiException.Invalid($"'{field}' holds {count} inputs; this server takes at most {options.MaxClientBatchSize} per request (--max-client-batch-size)", field);
+        }
     }
 
     /// <summary>One input as tokens: a text tokenized (with the query instruction when asked), ids checked against the vocabulary; too long is truncated when allowed, else refused naming the count.</summary>

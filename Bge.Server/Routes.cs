@@ -136,13 +136,26 @@ internal static class Routes
         await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static bool Truncation(JsonElement root, EmbeddingServer server, out bool left)
+    // What every embedding route reads beside its inputs, field by field in this order: truncation, the prompt
+    // (promptField), then, where the route has them, normalize and dimensions.
+    private static EmbedSettings Settings(JsonElement root, EmbeddingServer server, string promptField, bool readNormalize, bool readDimensions)
     {
         var direction = RequestJson.String(root, "truncation_direction") ?? "right";
-        left = direction.Equals("left", StringComparison.OrdinalIgnoreCase) ? true
+        var left = direction.Equals("left", StringComparison.OrdinalIgnoreCase) ? true
             : direction.Equals("right", StringComparison.OrdinalIgnoreCase) ? false
             : throw ApiException.Invalid($"'truncation_direction' is '{direction}'; use 'Left' or 'Right'", "truncation_direction");
-        return RequestJson.Bool(root, "truncate") ?? server.Options.AutoTruncate;
+        var truncate = RequestJson.Bool(root, "truncate") ?? server.Options.AutoTruncate;
+        var query = Query(RequestJson.String(root, promptField), promptField);
+        var normalize = !readNormalize || (RequestJson.Bool(root, "normalize") ?? true);
+        return new EmbedSettings(truncate, left, query, normalize, readDimensions ? RequestJson.Int(root, "dimensions") : null);
+    }
+
+    private static void WriteFloats(Utf8JsonWriter w, float[] values)
+    {
+        foreach (var value in values)
+        {
+            w.WriteNumberValue(value);
+        }
     }
 
     private static bool Query(string? name, string field) => name switch
@@ -187,8 +200,7 @@ internal static class Routes
 
         RequestJson.String(root, "model");
         RequestJson.String(root, "user");
-        var truncate = Truncation(root, server, out var left);
-        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "input_type"), "input_type"), Normalize: true, RequestJson.Int(root, "dimensions"));
+        var settings = Settings(root, server, "input_type", readNormalize: false, readDimensions: true);
         var embedded = await Embed(context, server, inputs, settings, "input", started).ConfigureAwait(false);
         var model = server.Options.ModelId ?? server.Pipeline.Embedder.Name;
         await Json(context, w =>
@@ -208,11 +220,7 @@ internal static class Routes
                 else
                 {
                     w.WriteStartArray("embedding");
-                    foreach (var value in embedded.Vectors[i])
-                    {
-                        w.WriteNumberValue(value);
-                    }
-
+                    WriteFloats(w, embedded.Vectors[i]);
                     w.WriteEndArray();
                 }
 
@@ -250,8 +258,7 @@ internal static class Routes
         using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
         var root = document.RootElement;
         var inputs = RequestJson.Inputs(root, "inputs");
-        var truncate = Truncation(root, server, out var left);
-        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "prompt_name"), "prompt_name"), RequestJson.Bool(root, "normalize") ?? true, RequestJson.Int(root, "dimensions"));
+        var settings = Settings(root, server, "prompt_name", readNormalize: true, readDimensions: true);
         var embedded = await Embed(context, server, inputs, settings, "inputs", started).ConfigureAwait(false);
         await Json(context, w =>
         {
@@ -259,11 +266,7 @@ internal static class Routes
             foreach (var vector in embedded.Vectors)
             {
                 w.WriteStartArray();
-                foreach (var value in vector)
-                {
-                    w.WriteNumberValue(value);
-                }
-
+                WriteFloats(w, vector);
                 w.WriteEndArray();
             }
 
@@ -288,8 +291,7 @@ internal static class Routes
             throw ApiException.BadRequest("'inputs.sentences' must be an array of strings", "inputs.sentences");
         }
 
-        var truncate = Truncation(root, server, out var left);
-        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "prompt_name"), "prompt_name"), Normalize: true, null);
+        var settings = Settings(root, server, "prompt_name", readNormalize: false, readDimensions: false);
         var embedded = await Embed(context, server, [new Input(source, null), .. sentences], settings, "inputs.sentences", started).ConfigureAwait(false);
         await Json(context, w =>
         {
@@ -315,12 +317,8 @@ internal static class Routes
 
         var specials = RequestJson.Bool(root, "add_special_tokens") ?? true;
         var pipeline = server.Pipeline;
-        var truncate = Truncation(root, server, out var left);
-        var settings = new EmbedSettings(truncate, left, Query(RequestJson.String(root, "prompt_name"), "prompt_name"), true, null);
-        if (inputs.Count > server.Options.MaxClientBatchSize)
-        {
-            throw ApiException.Invalid($"'inputs' holds {inputs.Count} inputs; this server takes at most {server.Options.MaxClientBatchSize} per request (--max-client-batch-size)", "inputs");
-        }
+        var settings = Settings(root, server, "prompt_name", readNormalize: false, readDimensions: false);
+        pipeline.CheckBatchSize(inputs.Count, "inputs");
 
         var encodings = inputs.Select((input, i) => (pipeline.Tokenize(input, settings, inputs.Count == 1 ? "inputs" : $"inputs[{i}]"), Text: settings.Query ? pipeline.Embedder.QueryInstruction + input.Text : input.Text!)).ToList();
         var vocabulary = pipeline.Embedder.Tokenizer.Vocabulary;
