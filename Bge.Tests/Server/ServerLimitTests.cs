@@ -185,6 +185,8 @@ public sealed class ServerLimitTests
             Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         }
 
+        // The abandoned request's handler records its failure on its own thread, once the scheduler has dropped it.
+        await ServerTests.AwaitMetric(http, "te_request_failure{err=\"cancelled\"}", 1);
         var metrics = await http.GetStringAsync("/metrics");
         Assert.That(ServerTests.Metric(metrics, "te_batch_next_size_sum"), Is.EqualTo((4 * 32) + 1), "only the busy requests' inputs and the last one's were computed");
         Assert.That(metrics, Does.Contain("te_request_failure{err=\"cancelled\"} 1"));

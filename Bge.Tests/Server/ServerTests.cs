@@ -277,10 +277,11 @@ public sealed class ServerTests
     internal static string[] StsSentences(int count) =>
         File.ReadLines(Path.Combine(TestPaths.Shared, "data", "stsb", "sts-test.csv")).Select(l => l.Split('\t')).Where(c => c.Length > 5).Select(c => c[5]).Distinct().Take(count).ToArray();
 
-    /// <summary>Polls the server's metrics until <paramref name="name"/> reaches <paramref name="least"/>; fails after 30 s rather than hang.</summary>
+    /// <summary>Polls the server's metrics until <paramref name="name"/> reaches <paramref name="least"/> (a series not yet written counts as 0); fails after 30 s rather than hang.</summary>
     internal static async Task AwaitMetric(HttpClient http, string name, double least)
     {
-        for (var clock = System.Diagnostics.Stopwatch.StartNew(); Metric(await http.GetStringAsync("/metrics"), name) < least; await Task.Delay(2))
+        static double Current(string metrics, string name) => metrics.Contains('\n' + name + ' ', StringComparison.Ordinal) ? Metric(metrics, name) : 0;
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); Current(await http.GetStringAsync("/metrics"), name) < least; await Task.Delay(2))
         {
             Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), $"{name} did not reach {least} within 30 s");
         }
