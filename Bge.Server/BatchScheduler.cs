@@ -17,13 +17,15 @@ internal sealed class BatchScheduler : IAsyncDisposable
     private readonly int _maxBatchTokens;
     private readonly ServerMetrics _metrics;
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _queued;
 
     public BatchScheduler(Embedder embedder, int maxBatchTokens, ServerMetrics metrics)
     {
         (_embedder, _maxBatchTokens, _metrics) = (embedder, maxBatchTokens, metrics);
-        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // Forward passes block for tens of milliseconds at a time: they run on a thread of their own, so that the
+        // thread pool stays free for the requests arriving meanwhile.
+        new Thread(Run) { IsBackground = true, Name = "Bge batch scheduler" }.Start();
     }
 
     /// <summary>Inputs waiting for a forward pass.</summary>
@@ -45,11 +47,11 @@ internal sealed class BatchScheduler : IAsyncDisposable
 
     public sealed record Result(float[][] Rows, TimeSpan Queue, TimeSpan Inference);
 
-    private async Task Run()
+    private void Run()
     {
         var pending = new List<(Job Job, int Index)>();
         var reader = _queue.Reader;
-        while (pending.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (pending.Count > 0 || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             while (reader.TryRead(out var job))
             {
@@ -65,6 +67,8 @@ internal sealed class BatchScheduler : IAsyncDisposable
                 Compute(batch);
             }
         }
+
+        _stopped.SetResult();
     }
 
     // The next batch: waiting inputs in arrival order up to the token budget (at least one), those of requests
@@ -128,7 +132,7 @@ internal sealed class BatchScheduler : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
     }
 
     private sealed class Job(IReadOnlyList<Encoding> inputs, CancellationToken aborted)

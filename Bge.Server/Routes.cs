@@ -28,7 +28,7 @@ internal static class Routes
         app.MapGet("/metrics", context =>
         {
             context.Response.ContentType = "text/plain; version=0.0.4";
-            return context.Response.WriteAsync(server.Metrics.Render(server.Queued));
+            return context.Response.WriteAsync(server.Metrics.Render(() => server.Queued));
         });
     }
 

@@ -59,7 +59,9 @@ internal sealed class ServerMetrics
         }
     }
 
-    public string Render(int queued)
+    // The queue is read after the pass counters: a pass leaves the queue before it is counted, so one scrape never
+    // shows the same inputs both waiting and computed.
+    public string Render(Func<int> queued)
     {
         var text = new StringBuilder();
         lock (_lock)
@@ -81,7 +83,7 @@ internal sealed class ServerMetrics
             _inputLength.Render(text, "te_request_input_length", "Tokens per input");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"# HELP te_queue_size Inputs waiting for a forward pass\n# TYPE te_queue_size gauge\nte_queue_size {queued}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# HELP te_queue_size Inputs waiting for a forward pass\n# TYPE te_queue_size gauge\nte_queue_size {queued()}\n");
         return text.ToString();
     }
 
