@@ -139,23 +139,23 @@ public static class Attention
             var k0 = V.Load(panel);
             var k1 = V.Load(panel + n);
             var x = V.Create(q0[t]);
-            s00 = V.MultiplyAdd(x, k0, s00);
-            s01 = V.MultiplyAdd(x, k1, s01);
+            V.MultiplyAddTo(ref s00, x, k0);
+            V.MultiplyAddTo(ref s01, x, k1);
             x = V.Create(q1[t]);
-            s10 = V.MultiplyAdd(x, k0, s10);
-            s11 = V.MultiplyAdd(x, k1, s11);
+            V.MultiplyAddTo(ref s10, x, k0);
+            V.MultiplyAddTo(ref s11, x, k1);
             x = V.Create(q2[t]);
-            s20 = V.MultiplyAdd(x, k0, s20);
-            s21 = V.MultiplyAdd(x, k1, s21);
+            V.MultiplyAddTo(ref s20, x, k0);
+            V.MultiplyAddTo(ref s21, x, k1);
             x = V.Create(q3[t]);
-            s30 = V.MultiplyAdd(x, k0, s30);
-            s31 = V.MultiplyAdd(x, k1, s31);
+            V.MultiplyAddTo(ref s30, x, k0);
+            V.MultiplyAddTo(ref s31, x, k1);
             x = V.Create(q4[t]);
-            s40 = V.MultiplyAdd(x, k0, s40);
-            s41 = V.MultiplyAdd(x, k1, s41);
+            V.MultiplyAddTo(ref s40, x, k0);
+            V.MultiplyAddTo(ref s41, x, k1);
             x = V.Create(q5[t]);
-            s50 = V.MultiplyAdd(x, k0, s50);
-            s51 = V.MultiplyAdd(x, k1, s51);
+            V.MultiplyAddTo(ref s50, x, k0);
+            V.MultiplyAddTo(ref s51, x, k1);
         }
 
         V.Store(s00, scores);
@@ -190,23 +190,23 @@ public static class Attention
                 var v0 = V.Load(v);
                 var v1 = V.Load(v + n);
                 var x = V.Create(p0[j]);
-                o00 = V.MultiplyAdd(x, v0, o00);
-                o01 = V.MultiplyAdd(x, v1, o01);
+                V.MultiplyAddTo(ref o00, x, v0);
+                V.MultiplyAddTo(ref o01, x, v1);
                 x = V.Create(p1[j]);
-                o10 = V.MultiplyAdd(x, v0, o10);
-                o11 = V.MultiplyAdd(x, v1, o11);
+                V.MultiplyAddTo(ref o10, x, v0);
+                V.MultiplyAddTo(ref o11, x, v1);
                 x = V.Create(p2[j]);
-                o20 = V.MultiplyAdd(x, v0, o20);
-                o21 = V.MultiplyAdd(x, v1, o21);
+                V.MultiplyAddTo(ref o20, x, v0);
+                V.MultiplyAddTo(ref o21, x, v1);
                 x = V.Create(p3[j]);
-                o30 = V.MultiplyAdd(x, v0, o30);
-                o31 = V.MultiplyAdd(x, v1, o31);
+                V.MultiplyAddTo(ref o30, x, v0);
+                V.MultiplyAddTo(ref o31, x, v1);
                 x = V.Create(p4[j]);
-                o40 = V.MultiplyAdd(x, v0, o40);
-                o41 = V.MultiplyAdd(x, v1, o41);
+                V.MultiplyAddTo(ref o40, x, v0);
+                V.MultiplyAddTo(ref o41, x, v1);
                 x = V.Create(p5[j]);
-                o50 = V.MultiplyAdd(x, v0, o50);
-                o51 = V.MultiplyAdd(x, v1, o51);
+                V.MultiplyAddTo(ref o50, x, v0);
+                V.MultiplyAddTo(ref o51, x, v1);
             }
 
             V.Store(o00, outputs[0] + f);
@@ -230,12 +230,12 @@ public static class Attention
             for (var j = 0; j < length; j++, v += d)
             {
                 var v0 = V.Load(v);
-                o0 = V.MultiplyAdd(V.Create(p0[j]), v0, o0);
-                o1 = V.MultiplyAdd(V.Create(p1[j]), v0, o1);
-                o2 = V.MultiplyAdd(V.Create(p2[j]), v0, o2);
-                o3 = V.MultiplyAdd(V.Create(p3[j]), v0, o3);
-                o4 = V.MultiplyAdd(V.Create(p4[j]), v0, o4);
-                o5 = V.MultiplyAdd(V.Create(p5[j]), v0, o5);
+                V.MultiplyAddTo(ref o0, V.Create(p0[j]), v0);
+                V.MultiplyAddTo(ref o1, V.Create(p1[j]), v0);
+                V.MultiplyAddTo(ref o2, V.Create(p2[j]), v0);
+                V.MultiplyAddTo(ref o3, V.Create(p3[j]), v0);
+                V.MultiplyAddTo(ref o4, V.Create(p4[j]), v0);
+                V.MultiplyAddTo(ref o5, V.Create(p5[j]), v0);
             }
 
             V.Store(o0, outputs[0] + f);

@@ -27,9 +27,8 @@ public static partial class Gemm
         typeof(TW) == typeof(ushort) ? V.LoadBFloat16((ushort*)w) : V.Load((float*)w);
 
     // C[rows × 2V] = init + strip · panel, init rows ldi apart (0: one bias row for all). Eight-row code is removed
-    // by the JIT where the strip has six. Not inlined: on its own it keeps every pointer in a register. The weight
-    // comes first in each multiply-add: the JIT then accumulates in place (vfmadd231) instead of into the dying
-    // broadcast register plus a move back.
+    // by the JIT where the strip has six. Not inlined: on its own it keeps every pointer in a register. Each
+    // accumulator is updated in place (MultiplyAddTo), so that the JIT accumulates in its register (vfmadd231).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel<V, TW>(float* a, int depth, TW* w, float* c, int ldc, float* init, int ldi)
         where V : unmanaged, IVector<V>
@@ -60,31 +59,31 @@ public static partial class Gemm
             var w0 = LoadWeight<V, TW>(w);
             var w1 = LoadWeight<V, TW>(w + n);
             var x = V.Create(a[0]);
-            c00 = V.MultiplyAdd(w0, x, c00);
-            c01 = V.MultiplyAdd(w1, x, c01);
+            V.MultiplyAddTo(ref c00, w0, x);
+            V.MultiplyAddTo(ref c01, w1, x);
             x = V.Create(a[1]);
-            c10 = V.MultiplyAdd(w0, x, c10);
-            c11 = V.MultiplyAdd(w1, x, c11);
+            V.MultiplyAddTo(ref c10, w0, x);
+            V.MultiplyAddTo(ref c11, w1, x);
             x = V.Create(a[2]);
-            c20 = V.MultiplyAdd(w0, x, c20);
-            c21 = V.MultiplyAdd(w1, x, c21);
+            V.MultiplyAddTo(ref c20, w0, x);
+            V.MultiplyAddTo(ref c21, w1, x);
             x = V.Create(a[3]);
-            c30 = V.MultiplyAdd(w0, x, c30);
-            c31 = V.MultiplyAdd(w1, x, c31);
+            V.MultiplyAddTo(ref c30, w0, x);
+            V.MultiplyAddTo(ref c31, w1, x);
             x = V.Create(a[4]);
-            c40 = V.MultiplyAdd(w0, x, c40);
-            c41 = V.MultiplyAdd(w1, x, c41);
+            V.MultiplyAddTo(ref c40, w0, x);
+            V.MultiplyAddTo(ref c41, w1, x);
             x = V.Create(a[5]);
-            c50 = V.MultiplyAdd(w0, x, c50);
-            c51 = V.MultiplyAdd(w1, x, c51);
+            V.MultiplyAddTo(ref c50, w0, x);
+            V.MultiplyAddTo(ref c51, w1, x);
             if (rows == 8)
             {
                 x = V.Create(a[6]);
-                c60 = V.MultiplyAdd(w0, x, c60);
-                c61 = V.MultiplyAdd(w1, x, c61);
+                V.MultiplyAddTo(ref c60, w0, x);
+                V.MultiplyAddTo(ref c61, w1, x);
                 x = V.Create(a[7]);
-                c70 = V.MultiplyAdd(w0, x, c70);
-                c71 = V.MultiplyAdd(w1, x, c71);
+                V.MultiplyAddTo(ref c70, w0, x);
+                V.MultiplyAddTo(ref c71, w1, x);
             }
         }
 

@@ -33,9 +33,9 @@ internal readonly struct Double1(double value) : IDoubleVector<Double1>
 }
 
 /// <summary>One float as a vector of one: the scalar path of the generic elementwise and row kernels.</summary>
-internal readonly unsafe struct Vec1(float value) : IVector<Vec1>
+internal unsafe struct Vec1(float value) : IVector<Vec1>
 {
-    private readonly float _v = value;
+    private float _v = value;
 
     public float Value => _v;
 
@@ -59,6 +59,9 @@ internal readonly unsafe struct Vec1(float value) : IVector<Vec1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec1 MultiplyAdd(Vec1 a, Vec1 b, Vec1 c) => new(Scalar.MultiplyAdd(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref Vec1 accumulator, Vec1 a, Vec1 b) => accumulator._v = Scalar.MultiplyAdd(a._v, b._v, accumulator._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec1 Max(Vec1 a, Vec1 b) => new(MathF.Max(a._v, b._v));

@@ -6,9 +6,10 @@ using System.Runtime.Intrinsics.X86;
 namespace Bge.Core.Kernels;
 
 /// <summary>Vector128&lt;float&gt; for the kernels (<see cref="SimdWidth.Vector128"/>).</summary>
-internal readonly unsafe struct Vec128 : IVector<Vec128>
+internal unsafe struct Vec128 : IVector<Vec128>
 {
-    private readonly Vector128<float> _v;
+    // Not readonly: MultiplyAddTo writes an accumulator in place.
+    private Vector128<float> _v;
 
     private Vec128(Vector128<float> v) => _v = v;
 
@@ -36,8 +37,16 @@ internal readonly unsafe struct Vec128 : IVector<Vec128>
     public static void Store(Vec128 value, float* destination) => value._v.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec128 MultiplyAdd(Vec128 a, Vec128 b, Vec128 c) =>
-        new(Simd.HasFusedMultiplyAdd ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : (a._v * b._v) + c._v);
+    public static Vec128 MultiplyAdd(Vec128 a, Vec128 b, Vec128 c) => new(Fused(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref Vec128 accumulator, Vec128 a, Vec128 b) => accumulator._v = Fused(a._v, b._v, accumulator._v);
+
+    // The condition spelled out, not Simd.HasFusedMultiplyAdd: IsSupported reads fold as the JIT imports the
+    // method, a call's result only later, after it has given the choice a temporary (see IVector.MultiplyAddTo).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Fused(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        (Fma.IsSupported || AdvSimd.IsSupported) ? Vector128.FusedMultiplyAdd(a, b, c) : (a * b) + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec128 Max(Vec128 a, Vec128 b) => new(Vector128.MaxNative(a._v, b._v));

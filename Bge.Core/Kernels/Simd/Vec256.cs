@@ -1,13 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace Bge.Core.Kernels;
 
 /// <summary>Vector256&lt;float&gt; for the kernels (<see cref="SimdWidth.Vector256"/>).</summary>
-internal readonly unsafe struct Vec256 : IVector<Vec256>
+internal unsafe struct Vec256 : IVector<Vec256>
 {
-    private readonly Vector256<float> _v;
+    // Not readonly: MultiplyAddTo writes an accumulator in place.
+    private Vector256<float> _v;
 
     private Vec256(Vector256<float> v) => _v = v;
 
@@ -34,8 +36,16 @@ internal readonly unsafe struct Vec256 : IVector<Vec256>
     public static void Store(Vec256 value, float* destination) => value._v.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec256 MultiplyAdd(Vec256 a, Vec256 b, Vec256 c) =>
-        new(Simd.HasFusedMultiplyAdd ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : (a._v * b._v) + c._v);
+    public static Vec256 MultiplyAdd(Vec256 a, Vec256 b, Vec256 c) => new(Fused(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref Vec256 accumulator, Vec256 a, Vec256 b) => accumulator._v = Fused(a._v, b._v, accumulator._v);
+
+    // The condition spelled out, not Simd.HasFusedMultiplyAdd: IsSupported reads fold as the JIT imports the
+    // method, a call's result only later, after it has given the choice a temporary (see IVector.MultiplyAddTo).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fused(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        (Fma.IsSupported || AdvSimd.IsSupported) ? Vector256.FusedMultiplyAdd(a, b, c) : (a * b) + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec256 Max(Vec256 a, Vec256 b) => new(Vector256.MaxNative(a._v, b._v));

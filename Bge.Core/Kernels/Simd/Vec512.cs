@@ -1,13 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace Bge.Core.Kernels;
 
 /// <summary>Vector512&lt;float&gt; for the kernels (<see cref="SimdWidth.Vector512"/>).</summary>
-internal readonly unsafe struct Vec512 : IVector<Vec512>
+internal unsafe struct Vec512 : IVector<Vec512>
 {
-    private readonly Vector512<float> _v;
+    // Not readonly: MultiplyAddTo writes an accumulator in place.
+    private Vector512<float> _v;
 
     private Vec512(Vector512<float> v) => _v = v;
 
@@ -34,8 +36,16 @@ internal readonly unsafe struct Vec512 : IVector<Vec512>
     public static void Store(Vec512 value, float* destination) => value._v.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec512 MultiplyAdd(Vec512 a, Vec512 b, Vec512 c) =>
-        new(Simd.HasFusedMultiplyAdd ? Vector512.FusedMultiplyAdd(a._v, b._v, c._v) : (a._v * b._v) + c._v);
+    public static Vec512 MultiplyAdd(Vec512 a, Vec512 b, Vec512 c) => new(Fused(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref Vec512 accumulator, Vec512 a, Vec512 b) => accumulator._v = Fused(a._v, b._v, accumulator._v);
+
+    // The condition spelled out, not Simd.HasFusedMultiplyAdd: IsSupported reads fold as the JIT imports the
+    // method, a call's result only later, after it has given the choice a temporary (see IVector.MultiplyAddTo).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fused(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+        (Fma.IsSupported || AdvSimd.IsSupported) ? Vector512.FusedMultiplyAdd(a, b, c) : (a * b) + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec512 Max(Vec512 a, Vec512 b) => new(Vector512.MaxNative(a._v, b._v));
