@@ -139,7 +139,9 @@ public static partial class Gemm
         parallelism = WorkerTeam.ThreadsFor((long)o.M * o.K * o.N, parallelism);
         var width = 2 * V.Count;
         var panelCount = (o.N + width - 1) / width;
-        var (rowTiles, tileRows) = RowTiles(o.M, Strip<V>(), parallelism);
+        // Tiles take K whole (see Tile), so their rows are capped to what the packing buffer holds at this depth.
+        var strip = Strip<V>();
+        var (rowTiles, tileRows) = RowTiles(o.M, strip, parallelism, Math.Max(strip, Math.Min(MaxTileRows, PackedFloats / o.K / strip * strip)));
         // A tile packs its rows of A once and walks every panel; only when there are too few row tiles to keep
         // the threads busy are the panels split too, each part packing the same rows again.
         var panelTiles = parallelism <= 1 ? 1 : Math.Min(panelCount, Math.Max(1, ((2 * parallelism) + rowTiles - 1) / rowTiles));
@@ -174,11 +176,11 @@ public static partial class Gemm
         }
     }
 
-    // As few row tiles as fit MaxTileRows (each tile streams all of W once, so fewer tiles read W fewer times),
+    // As few row tiles as fit maxRows (each tile streams all of W once, so fewer tiles read W fewer times),
     // their count a multiple of the threads when there are enough rows, their size a multiple of the strip.
-    private static (int Count, int Rows) RowTiles(int m, int strip, int parallelism)
+    private static (int Count, int Rows) RowTiles(int m, int strip, int parallelism, int maxRows = MaxTileRows)
     {
-        var count = Math.Max(1, (m + MaxTileRows - 1) / MaxTileRows);
+        var count = Math.Max(1, (m + maxRows - 1) / maxRows);
         if (parallelism > 1 && count >= parallelism)
         {
             count = (count + parallelism - 1) / parallelism * parallelism;
@@ -197,9 +199,11 @@ public static partial class Gemm
         var strips = (r1 - r0 + strip - 1) / strip;
         var packed = _packedA ??= new float[PackedFloats];
         var edge = stackalloc float[strip * width];
-        // A few rows (a short text) take K whole: each panel of W is then read once, front to back, which is what
-        // the hardware prefetcher streams fastest from memory, where those weights are when batches are small.
-        var chunk = strips <= 3 && strips * strip * k <= PackedFloats ? k : Math.Min(MaxDepthChunk, ChunkFloats / width);
+        // The tile takes K whole (its rows are capped so that they fit the packing buffer): every kernel call then
+        // writes its block of C once, and each panel of W is read front to back, which the hardware prefetcher
+        // streams best. Depth chunks, kept only for a K too deep for even one strip, re-read and re-write C per
+        // chunk; a tile's C (72 rows × 1536 floats) outgrows L2 beside W, and that had cost 10–25% at two threads.
+        var chunk = strips * strip * k <= PackedFloats ? k : Math.Min(MaxDepthChunk, ChunkFloats / width);
         fixed (float* pack = packed)
         {
             for (var k0 = 0; k0 < k; k0 += chunk)

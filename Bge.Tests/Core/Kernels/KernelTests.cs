@@ -18,12 +18,15 @@ public sealed class KernelTests
         return Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale).ToArray();
     }
 
-    // Rows around every strip (6, 8) and tile (72) edge; K from 1; N around every panel width (2, 8, 16, 32).
+    // Rows around every strip (6, 8) and tile (72) edge; K from 1; N around every panel width (2, 8, 16, 32); and
+    // a K too deep for one strip's rows to fit the packing buffer whole (past 64Ki floats), which the GEMM walks in
+    // depth chunks, with ragged strips and panels.
     private static IEnumerable<TestCaseData> Shapes() =>
-        from m in new[] { 1, 5, 8, 13, 16, 25, 73, 150 }
-        from k in new[] { 1, 7, 33, 385 }
-        from n in new[] { 1, 7, 17, 33, 100 }
-        select new TestCaseData(m, k, n);
+        (from m in new[] { 1, 5, 8, 13, 16, 25, 73, 150 }
+         from k in new[] { 1, 7, 33, 385 }
+         from n in new[] { 1, 7, 17, 33, 100 }
+         select new TestCaseData(m, k, n))
+        .Append(new TestCaseData(13, 11_000, 33));
 
     [TestCaseSource(nameof(Shapes))]
     public void GemmAtEveryWidthIsTheScalarPathBitForBitAndNearTheReference(int m, int k, int n)
