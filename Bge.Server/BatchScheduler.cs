@@ -51,24 +51,30 @@ internal sealed class BatchScheduler : IAsyncDisposable
     {
         var pending = new List<(Job Job, int Index)>();
         var reader = _queue.Reader;
-        while (pending.Count > 0 || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        try
         {
-            while (reader.TryRead(out var job))
+            while (pending.Count > 0 || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
-                for (var i = 0; i < job.Inputs.Count; i++)
+                while (reader.TryRead(out var job))
                 {
-                    pending.Add((job, i));
+                    for (var i = 0; i < job.Inputs.Count; i++)
+                    {
+                        pending.Add((job, i));
+                    }
+                }
+
+                var batch = Take(pending);
+                if (batch.Count > 0)
+                {
+                    Compute(batch);
                 }
             }
-
-            var batch = Take(pending);
-            if (batch.Count > 0)
-            {
-                Compute(batch);
-            }
         }
-
-        _stopped.SetResult();
+        finally
+        {
+            // Shutdown waits on this, whatever ended the loop.
+            _stopped.TrySetResult();
+        }
     }
 
     // The next batch: waiting inputs in arrival order up to the token budget (at least one), those of requests
@@ -107,10 +113,10 @@ internal sealed class BatchScheduler : IAsyncDisposable
     {
         var started = Stopwatch.GetTimestamp();
         Interlocked.Add(ref _queued, -batch.Count);
-        var tokens = new TokenBatch(batch.Select(b => b.Job.Inputs[b.Index]).ToList());
-        _metrics.Batch(batch.Count, tokens.TotalTokens);
         try
         {
+            var tokens = new TokenBatch(batch.Select(b => b.Job.Inputs[b.Index]).ToList());
+            _metrics.Batch(batch.Count, tokens.TotalTokens);
             var rows = _embedder.EncodeBatch(tokens, normalize: false);
             var inference = Stopwatch.GetElapsedTime(started);
             for (var b = 0; b < batch.Count; b++)

@@ -197,18 +197,6 @@ public sealed class ServerLimitTests
     }
 
     // Waits until at least this many inputs are queued or computed; returns the metrics that showed it.
-    private static async Task<string> AwaitAdmitted(HttpClient http, int inputs)
-    {
-        for (var clock = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(2))
-        {
-            var metrics = await http.GetStringAsync("/metrics");
-            var computed = metrics.Contains("\nte_batch_next_size_sum ", StringComparison.Ordinal) ? ServerTests.Metric(metrics, "te_batch_next_size_sum") : 0;
-            if (computed + ServerTests.Metric(metrics, "te_queue_size") >= inputs)
-            {
-                return metrics;
-            }
-
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), $"{inputs} inputs were not admitted within 30 s");
-        }
-    }
+    private static Task<string> AwaitAdmitted(HttpClient http, int inputs) =>
+        ServerTests.AwaitMetrics(http, metrics => ServerTests.Current(metrics, "te_batch_next_size_sum") + ServerTests.Metric(metrics, "te_queue_size") >= inputs, $"{inputs} inputs were not admitted");
 }

@@ -278,14 +278,26 @@ public sealed class ServerTests
         File.ReadLines(Path.Combine(TestPaths.Shared, "data", "stsb", "sts-test.csv")).Select(l => l.Split('\t')).Where(c => c.Length > 5).Select(c => c[5]).Distinct().Take(count).ToArray();
 
     /// <summary>Polls the server's metrics until <paramref name="name"/> reaches <paramref name="least"/> (a series not yet written counts as 0); fails after 30 s rather than hang.</summary>
-    internal static async Task AwaitMetric(HttpClient http, string name, double least)
+    internal static Task<string> AwaitMetric(HttpClient http, string name, double least) =>
+        AwaitMetrics(http, metrics => Current(metrics, name) >= least, $"{name} did not reach {least}");
+
+    /// <summary>Polls the server's metrics until <paramref name="done"/> holds for one scrape, and returns that scrape; fails after 30 s rather than hang.</summary>
+    internal static async Task<string> AwaitMetrics(HttpClient http, Func<string, bool> done, string failure)
     {
-        static double Current(string metrics, string name) => metrics.Contains('\n' + name + ' ', StringComparison.Ordinal) ? Metric(metrics, name) : 0;
-        for (var clock = System.Diagnostics.Stopwatch.StartNew(); Current(await http.GetStringAsync("/metrics"), name) < least; await Task.Delay(2))
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(2))
         {
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), $"{name} did not reach {least} within 30 s");
+            var metrics = await http.GetStringAsync("/metrics");
+            if (done(metrics))
+            {
+                return metrics;
+            }
+
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), $"{failure} within 30 s");
         }
     }
+
+    /// <summary>A series' value in one scrape, 0 while it is not yet written.</summary>
+    internal static double Current(string metrics, string name) => metrics.Contains('\n' + name + ' ', StringComparison.Ordinal) ? Metric(metrics, name) : 0;
 
     internal static double Metric(string metrics, string name) =>
         metrics.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Select(l => double.Parse(l[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).Single();

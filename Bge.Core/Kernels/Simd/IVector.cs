@@ -34,8 +34,11 @@ internal unsafe interface IVector<TSelf>
     /// What the dot-product kernels use for their accumulators. With <c>c = MultiplyAdd(a, b, c)</c> the result
     /// passes through the wrapper's temporary, and the JIT then writes it into whichever source register dies there
     /// (the broadcast, or the last row's weights) and copies it back to the accumulator: a register move per
-    /// multiply-add, which cost the AVX-512 GEMM micro-kernel about a fifth of its speed. Writing the field in place
-    /// lets the JIT accumulate in the accumulator's own register.
+    /// multiply-add (on the AVX-512 host, the GEMM on two threads ran 3–17% slower for it). Writing the field in
+    /// place lets the JIT accumulate in the accumulator's own register. The implementations choose fused or not
+    /// with <c>IsSupported</c> reads spelled out rather than through <see cref="Simd.HasFusedMultiplyAdd"/>: those
+    /// fold as the JIT imports the method, a call's result only later, after the choice has been given a temporary,
+    /// and through the ref that temporary spills the accumulators to the stack.
     /// </remarks>
     static abstract void MultiplyAddTo(ref TSelf accumulator, TSelf a, TSelf b);
 

@@ -42,8 +42,7 @@ internal unsafe struct Vec128 : IVector<Vec128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MultiplyAddTo(ref Vec128 accumulator, Vec128 a, Vec128 b) => accumulator._v = Fused(a._v, b._v, accumulator._v);
 
-    // The condition spelled out, not Simd.HasFusedMultiplyAdd: IsSupported reads fold as the JIT imports the
-    // method, a call's result only later, after it has given the choice a temporary (see IVector.MultiplyAddTo).
+    // The condition spelled out, not Simd.HasFusedMultiplyAdd: see IVector.MultiplyAddTo.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Fused(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
         (Fma.IsSupported || AdvSimd.IsSupported) ? Vector128.FusedMultiplyAdd(a, b, c) : (a * b) + c;

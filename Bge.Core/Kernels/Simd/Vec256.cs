@@ -41,8 +41,7 @@ internal unsafe struct Vec256 : IVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MultiplyAddTo(ref Vec256 accumulator, Vec256 a, Vec256 b) => accumulator._v = Fused(a._v, b._v, accumulator._v);
 
-    // The condition spelled out, not Simd.HasFusedMultiplyAdd: IsSupported reads fold as the JIT imports the
-    // method, a call's result only later, after it has given the choice a temporary (see IVector.MultiplyAddTo).
+    // The condition spelled out, not Simd.HasFusedMultiplyAdd: see IVector.MultiplyAddTo.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fused(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         (Fma.IsSupported || AdvSimd.IsSupported) ? Vector256.FusedMultiplyAdd(a, b, c) : (a * b) + c;

@@ -41,8 +41,7 @@ internal unsafe struct Vec512 : IVector<Vec512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MultiplyAddTo(ref Vec512 accumulator, Vec512 a, Vec512 b) => accumulator._v = Fused(a._v, b._v, accumulator._v);
 
-    // The condition spelled out, not Simd.HasFusedMultiplyAdd: IsSupported reads fold as the JIT imports the
-    // method, a call's result only later, after it has given the choice a temporary (see IVector.MultiplyAddTo).
+    // The condition spelled out, not Simd.HasFusedMultiplyAdd: see IVector.MultiplyAddTo.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Fused(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
         (Fma.IsSupported || AdvSimd.IsSupported) ? Vector512.FusedMultiplyAdd(a, b, c) : (a * b) + c;
