@@ -10,7 +10,7 @@ namespace Bge.Benchmarks;
 /// </summary>
 internal static class BertBase
 {
-    public static BertConfig Config { get; } = new(30522, 768, 12, 12, 3072, 512, 2, 1e-12, "gelu");
+    public static EncoderConfig Config { get; } = new(30522, 768, 12, 12, 3072, 512, 2, 1e-12, "gelu");
 
     public static string Folder => Path.Combine(Path.GetTempPath(), "bge-bench-bert-base");
 
@@ -41,7 +41,7 @@ internal static class BertBase
     {
         var random = new Random(seed);
         var tensors = new Dictionary<string, (long[], float[])>();
-        foreach (var (name, shape) in BertTensorNames.Expected(Config))
+        foreach (var (name, shape) in EncoderTensorNames.Expected(Config))
         {
             var values = new float[shape.Aggregate(1L, (a, d) => a * d)];
             if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal))

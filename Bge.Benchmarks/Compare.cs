@@ -117,7 +117,7 @@ internal static class Compare
         Console.WriteLine($"|   (model.safetensors is {safetensors:F1} MB; ours holds {oursLoad.PeakMegabytes / safetensors:F2}× it, ONNX Runtime {theirsLoad.PeakMegabytes / safetensors:F2}×)");
     }
 
-    internal static double Flops(BertConfig c, int batch, int length) =>
+    internal static double Flops(EncoderConfig c, int batch, int length) =>
         c.NumHiddenLayers * ((2.0 * batch * length * c.HiddenSize * ((4.0 * c.HiddenSize) + (2.0 * c.IntermediateSize)))
                              + (4.0 * batch * length * length * c.HiddenSize));
 

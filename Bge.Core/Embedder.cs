@@ -8,7 +8,7 @@ using Bge.Weights;
 namespace Bge.Core;
 
 /// <summary>
-/// Text in, embeddings out: tokenize → <see cref="BertModel"/> → pooling → L2 normalization, like
+/// Text in, embeddings out: tokenize → <see cref="Encoder"/> → pooling → L2 normalization, like
 /// FlagEmbedding's FlagModel. Inputs are sorted by length before batching and results returned in input
 /// order. One instance may be used by many threads at once.
 /// </summary>
@@ -23,7 +23,7 @@ public sealed class Embedder
     /// <param name="queryInstruction">The retrieval instruction for queries, or null.</param>
     /// <param name="options">Threads and warnings.</param>
     /// <param name="name">The model's name (what indexes record as the model that made them).</param>
-    public Embedder(BertModel model, BertTokenizer tokenizer, PoolingMode trainedPooling, string? queryInstruction, EmbedderOptions? options = null, string name = "unnamed")
+    public Embedder(Encoder model, BertTokenizer tokenizer, PoolingMode trainedPooling, string? queryInstruction, EmbedderOptions? options = null, string name = "unnamed")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -42,7 +42,7 @@ public sealed class Embedder
     public string Name { get; }
 
     /// <summary>The encoder.</summary>
-    public BertModel Model { get; }
+    public Encoder Model { get; }
 
     /// <summary>The tokenizer.</summary>
     public BertTokenizer Tokenizer { get; }
@@ -56,6 +56,12 @@ public sealed class Embedder
     /// <summary>The embedder's settings.</summary>
     public EmbedderOptions Options { get; }
 
+    /// <summary>
+    /// The longest input in tokens, specials included, when a call does not say: the tokenizer's maximum (the model
+    /// directory's own, from sentence_bert_config.json or tokenizer_config.json) within the encoder's positions.
+    /// </summary>
+    public int MaxLength => Math.Min(Tokenizer.MaxLength, Model.Config.MaxSequenceLength);
+
     /// <summary>The embedding dimension.</summary>
     public int Dimension => Model.Config.HiddenSize;
 
@@ -66,10 +72,10 @@ public sealed class Embedder
     public static Embedder Load(string modelDirectory, EmbedderOptions? options = null)
     {
         var directory = ModelDirectory.Open(modelDirectory);
-        BertModel model;
+        Encoder model;
         using (var weights = directory.OpenWeights())
         {
-            model = BertModel.Load(weights, options?.Simd, options?.Precision);
+            model = Encoder.Load(weights, options?.Simd, options?.Precision);
         }
 
         var tokenizer = BertTokenizer.FromDirectory(modelDirectory, directory.ModelMaxLength);
@@ -100,14 +106,15 @@ public sealed class Embedder
         ArgumentNullException.ThrowIfNull(texts);
         options ??= new EncodeOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxLength, Model.Config.MaxPositionEmbeddings, nameof(options));
+        var maxLength = options.MaxLength ?? MaxLength;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, Model.Config.MaxSequenceLength, nameof(options));
         var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
         if (pooling.Mode != TrainedPooling)
         {
             _warn($"{pooling.Mode} pooling requested, but this model was trained with {TrainedPooling} pooling; embeddings may lose quality");
         }
 
-        var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), options.MaxLength)).ToArray();
+        var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength)).ToArray();
         // Longest first, as FlagEmbedding does, so each batch holds texts of similar length.
         var order = Enumerable.Range(0, encodings.Length).OrderByDescending(i => encodings[i].Length).ThenBy(i => i).ToArray();
         var result = new float[texts.Count * Dimension];

@@ -11,8 +11,11 @@ public sealed record EncodeOptions
     /// <summary>L2-normalize each embedding (on by default, as BGE and FlagEmbedding do).</summary>
     public bool Normalize { get; init; } = true;
 
-    /// <summary>Maximum tokens per text, [CLS] and [SEP] included; longer texts are truncated.</summary>
-    public int MaxLength { get; init; } = 512;
+    /// <summary>
+    /// Maximum tokens per text, the tokenizer's specials included; longer texts are truncated. Null (the default):
+    /// the model's own limit, <see cref="Embedder.MaxLength"/>.
+    /// </summary>
+    public int? MaxLength { get; init; }
 
     /// <summary>Texts per forward pass.</summary>
     public int BatchSize { get; init; } = 32;

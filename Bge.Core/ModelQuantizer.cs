@@ -70,15 +70,15 @@ public static class ModelQuantizer
         Directory.Move(staging, full);
     }
 
-    private static IEnumerable<SafeTensorsEntry> Entries(BertWeights weights, Precision precision)
+    private static IEnumerable<SafeTensorsEntry> Entries(Checkpoint weights, Precision precision)
     {
         foreach (var name in weights.Names.Where(n => !n.EndsWith(QuantizedWeights.ScaleSuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             var shape = weights.Info(name).Shape.ToArray();
             var values = weights.Read(name);
-            if (name == BertTensorNames.Embeddings[0])
+            if (name == EncoderTensorNames.Embeddings[0])
             {
-                // Held as bf16 at either precision (BertEmbeddings), so stored so.
+                // Held as bf16 at either precision (EncoderEmbeddings), so stored so.
                 yield return SafeTensorsEntry.FromFloats(name, shape, values, TensorDType.BF16);
             }
             else if (!QuantizedWeights.IsLinearWeight(name, shape))

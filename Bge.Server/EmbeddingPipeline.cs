@@ -23,7 +23,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler schedu
     public Embedder Embedder => embedder;
 
     /// <summary>Tokens one input may hold: the tokenizer's and the position table's limit.</summary>
-    public int MaxInputLength { get; } = Math.Min(embedder.Tokenizer.MaxLength, embedder.Model.Config.MaxPositionEmbeddings);
+    public int MaxInputLength { get; } = embedder.MaxLength;
 
     public async Task<Embedded> Embed(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted)
     {

@@ -6,20 +6,20 @@ namespace Bge.Tests;
 /// <summary>Small random BERT checkpoints written by the tests themselves.</summary>
 internal static class TinyBert
 {
-    public static BertConfig Config(int layers = 2, int hidden = 16, int heads = 4, int intermediate = 32, int vocab = 50) =>
+    public static EncoderConfig Config(int layers = 2, int hidden = 16, int heads = 4, int intermediate = 32, int vocab = 50) =>
         new(vocab, hidden, layers, heads, intermediate, 64, 2, 1e-12, "gelu");
 
-    public static Dictionary<string, (long[] Shape, float[] Values)> Tensors(BertConfig config, int seed = 7)
+    public static Dictionary<string, (long[] Shape, float[] Values)> Tensors(EncoderConfig config, int seed = 7)
     {
         var random = new Random(seed);
-        return BertTensorNames.Expected(config).ToDictionary(
+        return EncoderTensorNames.Expected(config).ToDictionary(
             e => e.Name,
             e => (e.Shape, Enumerable.Range(0, (int)e.Shape.Aggregate(1L, (a, d) => a * d))
                 .Select(_ => (float)((random.NextDouble() - 0.5) * 0.4)).ToArray()));
     }
 
     /// <summary>Writes config.json and model.safetensors, with tensor names passed through <paramref name="rename"/>.</summary>
-    public static void Write(string directory, BertConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors,
+    public static void Write(string directory, EncoderConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors,
         Func<string, string>? rename = null, TensorDType dtype = TensorDType.F32)
     {
         Directory.CreateDirectory(directory);

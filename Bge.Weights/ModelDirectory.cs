@@ -10,7 +10,7 @@ namespace Bge.Weights;
 /// </summary>
 public sealed class ModelDirectory
 {
-    private ModelDirectory(string path, BertConfig config, IReadOnlyList<string> weightFiles)
+    private ModelDirectory(string path, EncoderConfig config, IReadOnlyList<string> weightFiles)
     {
         Path = path;
         Config = config;
@@ -21,7 +21,7 @@ public sealed class ModelDirectory
     public string Path { get; }
 
     /// <summary>The model's config.json.</summary>
-    public BertConfig Config { get; }
+    public EncoderConfig Config { get; }
 
     /// <summary>The safetensors files holding the weights (one, or the shards in order).</summary>
     public IReadOnlyList<string> WeightFiles { get; }
@@ -35,7 +35,11 @@ public sealed class ModelDirectory
     /// <summary>tokenizer_config.json's do_lower_case (true when absent, as for the uncased BERT vocabularies).</summary>
     public bool DoLowerCase { get; private init; } = true;
 
-    /// <summary>tokenizer_config.json's model_max_length, capped by max_position_embeddings.</summary>
+    /// <summary>
+    /// The model's own input limit in tokens, as sentence-transformers takes it: sentence_bert_config.json's
+    /// max_seq_length, else tokenizer_config.json's model_max_length, capped by the encoder's positions
+    /// (<see cref="EncoderConfig.MaxSequenceLength"/>: 512 for BERT, 8,192 for bge-m3).
+    /// </summary>
     public int ModelMaxLength { get; private init; }
 
     /// <summary>The pooling the model was trained with (from 1_Pooling/config.json; CLS, as BGE uses, when absent).</summary>
@@ -68,15 +72,12 @@ public sealed class ModelDirectory
             throw new DirectoryNotFoundException($"model directory not found: {path}");
         }
 
-        var config = BertConfig.Load(System.IO.Path.Combine(path, "config.json"));
+        var config = EncoderConfig.Load(System.IO.Path.Combine(path, "config.json"));
         var tokenizerConfig = ReadJson(System.IO.Path.Combine(path, "tokenizer_config.json"));
         var (pooling, declared) = ReadPooling(path);
-        var maxLength = config.MaxPositionEmbeddings;
-        if (tokenizerConfig is { } tc && tc.TryGetProperty("model_max_length", out var m) && m.ValueKind == JsonValueKind.Number
-            && m.TryGetInt64(out var declaredMax) && declaredMax > 0)
-        {
-            maxLength = (int)Math.Min(declaredMax, maxLength);
-        }
+        var declaredMax = Length(ReadJson(System.IO.Path.Combine(path, "sentence_bert_config.json")), "max_seq_length")
+            ?? Length(tokenizerConfig, "model_max_length");
+        var maxLength = (int)Math.Min(declaredMax ?? long.MaxValue, config.MaxSequenceLength);
 
         var repoId = Hub.HubCache.RepoIdOf(path);
         return new ModelDirectory(path, config, FindWeights(path))
@@ -94,7 +95,14 @@ public sealed class ModelDirectory
 
     /// <summary>Opens the weights and checks them against config.json.</summary>
     /// <exception cref="ModelFormatException">A tensor is missing, malformed or of the wrong shape.</exception>
-    public BertWeights OpenWeights() => BertWeights.Open(Config, WeightFiles);
+    public Checkpoint OpenWeights() => Checkpoint.Open(Config, WeightFiles);
+
+    // A positive integer field; tokenizer_config.json's "no limit" sentinel (1e30, a float) does not count.
+    private static long? Length(JsonElement? root, string name) =>
+        root is { ValueKind: JsonValueKind.Object } r && r.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            && value.TryGetInt64(out var length) && length > 0
+            ? length
+            : null;
 
     private static string? Existing(string directory, string name)
     {

@@ -24,7 +24,7 @@ public static class ModelDirectoryWriter
     /// <param name="tensors">Canonical name → (shape, values).</param>
     /// <param name="vocabulary">The vocabulary, one token per entry, in id order.</param>
     /// <param name="card">Pooling, instruction and README.</param>
-    public static void Write(string directory, BertConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors, IReadOnlyList<string> vocabulary, ModelCard card)
+    public static void Write(string directory, EncoderConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors, IReadOnlyList<string> vocabulary, ModelCard card)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(config);

@@ -35,7 +35,7 @@ internal static class EmbedCommand
             {
                 Pooling = parse.GetValue(pooling) switch { "cls" => PoolingMode.Cls, "mean" => PoolingMode.Mean, _ => null },
                 Normalize = !parse.GetValue(noNormalize),
-                MaxLength = parse.GetValue(maxLength) ?? embedder.Tokenizer.MaxLength,
+                MaxLength = parse.GetValue(maxLength),
                 BatchSize = parse.GetValue(batchSize),
             };
             var inputs = parse.GetValue(input) is { } file

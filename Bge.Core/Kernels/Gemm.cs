@@ -28,7 +28,7 @@ public static partial class Gemm
         /// <summary>Nothing: C = A·W + bias.</summary>
         None,
 
-        /// <summary>GELU (erf form): C = gelu(A·W + bias), as BertIntermediate needs.</summary>
+        /// <summary>GELU (erf form): C = gelu(A·W + bias), as Intermediate needs.</summary>
         Gelu,
     }
 

@@ -12,11 +12,11 @@ internal sealed class Linear
     }
 
     /// <summary>Loads <c>{name}.weight</c> and <c>{name}.bias</c>.</summary>
-    public static Linear Load(BertWeights weights, string name, int outFeatures, int inFeatures, SimdWidth simd, Precision precision) =>
+    public static Linear Load(Checkpoint weights, string name, int outFeatures, int inFeatures, SimdWidth simd, Precision precision) =>
         Stack(weights, [name], outFeatures, inFeatures, simd, precision);
 
     /// <summary>Loads several Linear layers of the same input as one, their outputs side by side (Q, K and V).</summary>
-    public static Linear Stack(BertWeights weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures, SimdWidth simd, Precision precision)
+    public static Linear Stack(Checkpoint weights, IReadOnlyList<string> names, int outFeaturesEach, int inFeatures, SimdWidth simd, Precision precision)
     {
         var packed = new PackedWeight(names.Count * outFeaturesEach, inFeatures, simd, precision);
         var stored = precision == Precision.Int8 && weights.Quantization == QuantizedWeights.Int8;
@@ -64,7 +64,7 @@ internal sealed class Linear
 /// <summary>nn.LayerNorm over the hidden dimension.</summary>
 internal sealed class LayerNormalization(float[] weight, float[] bias, float eps, SimdWidth simd)
 {
-    public static LayerNormalization Load(BertWeights weights, string name, SimdWidth simd) =>
+    public static LayerNormalization Load(Checkpoint weights, string name, SimdWidth simd) =>
         new(weights.Read(name + ".weight"), weights.Read(name + ".bias"), (float)weights.Config.LayerNormEps, simd);
 
     private const int RowsPerTask = 64;

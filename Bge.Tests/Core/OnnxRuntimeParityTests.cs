@@ -98,8 +98,8 @@ public sealed class OnnxRuntimeParityTests
         try
         {
             TinyBert.Write(dir, config, tensors);
-            using var weights = BertWeights.Open(config, [Path.Combine(dir, "model.safetensors")]);
-            var model = BertModel.Load(weights);
+            using var weights = Checkpoint.Open(config, [Path.Combine(dir, "model.safetensors")]);
+            var model = Encoder.Load(weights);
             using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
             using var session = new InferenceSession(OnnxBertExport.Build(config, tensors), options);
             var random = new Random(5);

@@ -97,10 +97,10 @@ public sealed class QuantizedModelTests
         return path;
     }
 
-    private static BertModel Load(string path, Precision precision)
+    private static Encoder Load(string path, Precision precision)
     {
-        using var weights = BertWeights.Open(TinyBert.Config(), [path]);
-        return BertModel.Load(weights, SimdWidth.Vector256, precision);
+        using var weights = Checkpoint.Open(TinyBert.Config(), [path]);
+        return Encoder.Load(weights, SimdWidth.Vector256, precision);
     }
 
     private const string Query = "encoder.layer.1.attention.self.query.weight";
@@ -111,16 +111,16 @@ public sealed class QuantizedModelTests
         var path = WriteTiny(e => e);
         Assert.That(Load(path, Precision.Int8).Precision, Is.EqualTo(Precision.Int8));
         Assert.That(Load(path, Precision.Fp32).Precision, Is.EqualTo(Precision.Fp32));
-        using var weights = BertWeights.Open(TinyBert.Config(), [path]);
+        using var weights = Checkpoint.Open(TinyBert.Config(), [path]);
         Assert.That(weights.Quantization, Is.EqualTo(QuantizedWeights.Int8));
-        Assert.That(BertModel.Load(weights).Precision, Is.EqualTo(Precision.Int8), "null precision: as stored");
+        Assert.That(Encoder.Load(weights).Precision, Is.EqualTo(Precision.Int8), "null precision: as stored");
     }
 
     [Test]
     public void AnUnknownSchemeIsRefusedByName()
     {
         var path = WriteTiny(e => e, "int4-awq");
-        var error = Assert.Throws<ModelFormatException>(() => BertWeights.Open(TinyBert.Config(), [path]))!;
+        var error = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(TinyBert.Config(), [path]))!;
         Assert.That(error.Message, Does.Contain("int4-awq").And.Contain(QuantizedWeights.Int8));
         Assert.That(error.TensorName, Is.EqualTo(QuantizedWeights.MetadataKey));
     }
@@ -129,16 +129,16 @@ public sealed class QuantizedModelTests
     public void Int8TensorsWithoutTheSchemeOrTheirScalesAreRefusedNamingTheTensor()
     {
         var noScheme = WriteTiny(e => e, QuantizedWeights.Bf16);
-        var error = Assert.Throws<ModelFormatException>(() => BertWeights.Open(TinyBert.Config(), [noScheme]))!;
+        var error = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(TinyBert.Config(), [noScheme]))!;
         Assert.That(error.Message, Does.Contain("I8").And.Contain(QuantizedWeights.MetadataKey));
 
         var noScale = WriteTiny(e => e.Name == QuantizedWeights.ScaleName(Query) ? null : e);
-        error = Assert.Throws<ModelFormatException>(() => BertWeights.Open(TinyBert.Config(), [noScale]))!;
+        error = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(TinyBert.Config(), [noScale]))!;
         Assert.That(error.TensorName, Is.EqualTo(Query));
         Assert.That(error.Message, Does.Contain("no scale tensor"));
 
         var badShape = WriteTiny(e => e.Name == QuantizedWeights.ScaleName(Query) ? SafeTensorsEntry.FromFloats(e.Name, [3], [1f, 1f, 1f]) : e);
-        error = Assert.Throws<ModelFormatException>(() => BertWeights.Open(TinyBert.Config(), [badShape]))!;
+        error = Assert.Throws<ModelFormatException>(() => Checkpoint.Open(TinyBert.Config(), [badShape]))!;
         Assert.That(error.TensorName, Is.EqualTo(QuantizedWeights.ScaleName(Query)));
     }
 

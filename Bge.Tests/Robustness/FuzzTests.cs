@@ -16,7 +16,7 @@ namespace Bge.Tests.Robustness;
 [NonParallelizable]
 public sealed class FuzzTests
 {
-    private static readonly BertConfig Tiny = TinyBert.Config(layers: 1, hidden: 8, heads: 2, intermediate: 16, vocab: 30);
+    private static readonly EncoderConfig Tiny = TinyBert.Config(layers: 1, hidden: 8, heads: 2, intermediate: 16, vocab: 30);
 
     private static readonly Lazy<BertTokenizer> Tokenizer = new(() => BertTokenizer.FromDirectory(TestPaths.Arctic));
 
@@ -57,8 +57,8 @@ public sealed class FuzzTests
                     }
                 }
 
-                using var weights = BertWeights.Open(Tiny, [path]);
-                foreach (var (name, _) in BertTensorNames.Expected(Tiny))
+                using var weights = Checkpoint.Open(Tiny, [path]);
+                foreach (var (name, _) in EncoderTensorNames.Expected(Tiny))
                 {
                     weights.Read(name);
                 }
@@ -66,7 +66,7 @@ public sealed class FuzzTests
             [typeof(ModelFormatException)]),
         new("config",
             () => [Encoding.UTF8.GetBytes(Tiny.ToJson()), File.ReadAllBytes(Path.Combine(TestPaths.Arctic, "config.json"))],
-            bytes => BertConfig.Parse(Encoding.UTF8.GetString(bytes), "fuzz/config.json").Validate("fuzz/config.json"),
+            bytes => EncoderConfig.Parse(Encoding.UTF8.GetString(bytes), "fuzz/config.json").Validate("fuzz/config.json"),
             [typeof(ModelFormatException)]),
         new("onnx",
             () => [OnnxBertExport.Build(Tiny, TinyBert.Tensors(Tiny))],

@@ -4,9 +4,9 @@ using Bge.Weights;
 
 namespace Bge.Reference;
 
-// Compiled into both Bge.Tests and Bge.Benchmarks: writes an ONNX graph of a BertModel from the very tensors
+// Compiled into both Bge.Tests and Bge.Benchmarks: writes an ONNX graph of a Encoder from the very tensors
 // our engine loads, so ONNX Runtime can run the identical model (the BERT-base-shaped benchmark has no export
-// of its own). The graph follows what torch.onnx exports for transformers' BertModel — Gather embeddings,
+// of its own). The graph follows what torch.onnx exports for transformers' Encoder — Gather embeddings,
 // MatMul + Add projections, Reshape/Transpose heads, Div by √d, additive mask, Softmax, erf GELU — with
 // LayerNormalization (opset 17) written as one op, which is what ONNX Runtime fuses the exported pattern into.
 // With int8 set, every Linear becomes what onnxruntime.quantization.quantize_dynamic writes by default: the weight
@@ -14,7 +14,7 @@ namespace Bge.Reference;
 // quantizes the activations to uint8 at run time and adds the bias. reduceRange keeps the weights to 7 bits (±63),
 // as quantize_dynamic(reduce_range=True) does, so that u8 × s8 pair sums cannot saturate int16 on CPUs without VNNI.
 
-/// <summary>An ONNX ModelProto of a BertModel with last_hidden_state as its output.</summary>
+/// <summary>An ONNX ModelProto of a Encoder with last_hidden_state as its output.</summary>
 internal static class OnnxBertExport
 {
     private const int FloatType = 1;
@@ -22,7 +22,7 @@ internal static class OnnxBertExport
     private const int Int64Type = 7;
     private const string MicrosoftDomain = "com.microsoft";
 
-    public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors, bool int8 = false, bool reduceRange = false)
+    public static byte[] Build(EncoderConfig config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> tensors, bool int8 = false, bool reduceRange = false)
     {
         var graph = new Proto();
         var nodes = new List<Proto>();
@@ -137,7 +137,7 @@ internal static class OnnxBertExport
         // (B,T) ids → (B,T,H): word + position + token type, then LayerNorm.
         var length = Node("Gather", [Node("Shape", ["input_ids"]), LongScalar("one_index", 1)]);
         var positions = Node("Range", [LongScalar("zero", 0), length, LongScalar("step", 1)]);
-        var e = BertTensorNames.Embeddings;
+        var e = EncoderTensorNames.Embeddings;
         var sum = Node("Add", [Node("Add", [Node("Gather", [Weight(e[0]), "input_ids"]), Node("Gather", [Weight(e[2]), "token_type_ids"])]),
             Node("Gather", [Weight(e[1]), positions])]);
         var x = LayerNorm(sum, "embeddings.LayerNorm");
@@ -152,7 +152,7 @@ internal static class OnnxBertExport
         var (sqrt2, one, half) = (Scalar("sqrt2", MathF.Sqrt(2f)), Scalar("one_gelu", 1f), Scalar("half", 0.5f));
         for (var layer = 0; layer < config.NumHiddenLayers; layer++)
         {
-            var p = BertTensorNames.Layer(layer);
+            var p = EncoderTensorNames.Layer(layer);
             string Split(string t, long[] perm) => Node("Transpose", [Node("Reshape", [t, heads])], ("perm", perm));
             var q = Split(Linear(x, p + "attention.self.query"), [0, 2, 1, 3]);   // (B,nh,T,d)
             var k = Split(Linear(x, p + "attention.self.key"), [0, 2, 3, 1]);     // (B,nh,d,T)

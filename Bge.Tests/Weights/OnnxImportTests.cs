@@ -20,9 +20,9 @@ public sealed class OnnxImportTests
         var graph = OnnxGraph.Parse(ManagedResources.Read(AssemblyOf(model), ".model.onnx"), model);
         var imported = OnnxBertImporter.Map(graph);
 
-        Assert.That(imported.Config, Is.EqualTo(new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, "gelu")));
+        Assert.That(imported.Config, Is.EqualTo(new EncoderConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, "gelu")));
         Assert.That(imported.Tensors, Has.Count.EqualTo(5 + (16 * 6)));
-        foreach (var (name, shape) in BertTensorNames.Expected(imported.Config))
+        foreach (var (name, shape) in EncoderTensorNames.Expected(imported.Config))
         {
             Assert.That(imported.Tensors[name].Shape, Is.EqualTo(shape), name);
         }

@@ -3,19 +3,19 @@ using System.Text.RegularExpressions;
 
 namespace Bge.Weights.Onnx;
 
-/// <summary>A BertModel recovered from an ONNX graph: its config and its tensors under Hugging Face names and layouts.</summary>
+/// <summary>A Encoder recovered from an ONNX graph: its config and its tensors under Hugging Face names and layouts.</summary>
 /// <param name="Config">The config inferred from the tensors and the graph.</param>
 /// <param name="Tensors">Canonical name → (shape, values), Linear weights in PyTorch's [out, in] layout.</param>
-public sealed record ImportedBert(BertConfig Config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> Tensors);
+public sealed record ImportedBert(EncoderConfig Config, IReadOnlyDictionary<string, (long[] Shape, float[] Values)> Tensors);
 
 /// <summary>
-/// Recovers BertModel weights from a PyTorch ONNX export by graph structure, not node names (exporters name
+/// Recovers Encoder weights from a PyTorch ONNX export by graph structure, not node names (exporters name
 /// nodes differently). Each Linear weight is stored transposed ([in, out]) under a generated name; the MatMul
 /// that consumes it feeds an Add whose other input is the Hugging Face-named bias, which names the weight.
 /// </summary>
 public static partial class OnnxBertImporter
 {
-    /// <summary>Maps an ONNX graph's initializers to BertModel tensors and infers its config.</summary>
+    /// <summary>Maps an ONNX graph's initializers to Encoder tensors and infers its config.</summary>
     /// <param name="graph">The parsed ONNX model.</param>
     /// <param name="numAttentionHeads">The head count, or null to infer it from the attention-score scaling constant.</param>
     /// <exception cref="ModelFormatException">The graph is not a BERT encoder this importer understands.</exception>
@@ -37,7 +37,7 @@ public static partial class OnnxBertImporter
         var tensors = new Dictionary<string, (long[], float[])>(StringComparer.Ordinal);
         foreach (var (name, tensor) in graph.Initializers)
         {
-            if (BertTensorNames.Canonical(name) is { } canonical && tensor.DataType == OnnxTensor.Float)
+            if (EncoderTensorNames.Canonical(name) is { } canonical && tensor.DataType == OnnxTensor.Float)
             {
                 tensors[canonical] = (tensor.Dims.ToArray(), tensor.ToFloats());
             }
@@ -54,12 +54,12 @@ public static partial class OnnxBertImporter
                 .Where(n => n.OpType == "Add")
                 .SelectMany(n => n.Inputs)
                 .FirstOrDefault(i => i != matMul.Outputs[0] && graph.Initializers.ContainsKey(i));
-            if (bias is not null && BertTensorNames.Canonical(bias) is null)
+            if (bias is not null && EncoderTensorNames.Canonical(bias) is null)
             {
                 continue; // a Linear outside the encoder, such as the pooler's
             }
 
-            if (bias is null || BertTensorNames.Canonical(bias) is not { } biasName || !biasName.EndsWith(".bias", StringComparison.Ordinal))
+            if (bias is null || EncoderTensorNames.Canonical(bias) is not { } biasName || !biasName.EndsWith(".bias", StringComparison.Ordinal))
             {
                 throw new ModelFormatException(graph.Source, "MatMul weight is not followed by an Add of a named bias, so its Hugging Face name cannot be recovered", weight.Name);
             }
@@ -70,7 +70,7 @@ public static partial class OnnxBertImporter
         }
 
         var config = InferConfig(graph, tensors, constants, producers, numAttentionHeads);
-        foreach (var (name, shape) in BertTensorNames.Expected(config))
+        foreach (var (name, shape) in EncoderTensorNames.Expected(config))
         {
             if (!tensors.TryGetValue(name, out var found))
             {
@@ -101,7 +101,7 @@ public static partial class OnnxBertImporter
         return result;
     }
 
-    private static BertConfig InferConfig(
+    private static EncoderConfig InferConfig(
         OnnxGraph graph,
         Dictionary<string, (long[] Shape, float[] Values)> tensors,
         Dictionary<string, OnnxTensor> constants,
@@ -129,7 +129,7 @@ public static partial class OnnxBertImporter
             throw new ModelFormatException(graph.Source, "no Erf node: the activation is not the exact GELU this engine implements");
         }
 
-        var config = new BertConfig((int)word[0], hidden, layers, heads, intermediate, (int)positions[0], (int)types[0], InferEpsilon(graph, constants, producers), "gelu");
+        var config = new EncoderConfig((int)word[0], hidden, layers, heads, intermediate, (int)positions[0], (int)types[0], InferEpsilon(graph, constants, producers), "gelu");
         config.Validate(graph.Source);
         return config;
     }

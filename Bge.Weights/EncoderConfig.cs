@@ -4,18 +4,22 @@ using System.Text.Json.Nodes;
 namespace Bge.Weights;
 
 /// <summary>
-/// The BERT hyper-parameters of a Hugging Face <c>config.json</c>, with the names the file uses.
+/// The encoder hyper-parameters of a Hugging Face <c>config.json</c>, with the names the file uses, for either
+/// family the engine runs (<see cref="EncoderFamily"/>): BERT and XLM-RoBERTa share every layer and differ only in
+/// data held here (where positions start, how many token types, the checkpoint's prefix).
 /// </summary>
 /// <param name="VocabSize">vocab_size: rows of the word-embedding table.</param>
 /// <param name="HiddenSize">hidden_size: width of every token vector.</param>
 /// <param name="NumHiddenLayers">num_hidden_layers: encoder layers.</param>
 /// <param name="NumAttentionHeads">num_attention_heads: heads per layer; must divide hidden_size.</param>
 /// <param name="IntermediateSize">intermediate_size: width of the feed-forward layer.</param>
-/// <param name="MaxPositionEmbeddings">max_position_embeddings: longest sequence, in tokens.</param>
+/// <param name="MaxPositionEmbeddings">max_position_embeddings: rows of the position table (the longest input is <see cref="MaxSequenceLength"/>).</param>
 /// <param name="TypeVocabSize">type_vocab_size: rows of the token-type table.</param>
 /// <param name="LayerNormEps">layer_norm_eps: the epsilon of every LayerNorm.</param>
 /// <param name="HiddenAct">hidden_act: the feed-forward activation ("gelu" is the exact erf form).</param>
-public sealed record BertConfig(
+/// <param name="Family">model_type: <c>bert</c>, or <c>xlm-roberta</c>/<c>roberta</c>.</param>
+/// <param name="PadTokenId">pad_token_id: for the RoBERTa family also the position table's padding row.</param>
+public sealed record EncoderConfig(
     int VocabSize,
     int HiddenSize,
     int NumHiddenLayers,
@@ -24,7 +28,9 @@ public sealed record BertConfig(
     int MaxPositionEmbeddings,
     int TypeVocabSize,
     double LayerNormEps,
-    string HiddenAct)
+    string HiddenAct,
+    EncoderFamily Family = EncoderFamily.Bert,
+    int PadTokenId = 0)
 {
     /// <summary>Activations the engine implements.</summary>
     public static readonly IReadOnlyList<string> SupportedActivations = ["gelu"];
@@ -32,9 +38,25 @@ public sealed record BertConfig(
     /// <summary>Width of one attention head.</summary>
     public int HeadSize => HiddenSize / NumAttentionHeads;
 
+    /// <summary>
+    /// Position id of a sequence's first token: 0 for BERT; <c>pad_token_id + 1</c> for RoBERTa-style models, whose
+    /// position ids are fairseq's (transformers' <c>create_position_ids_from_input_ids</c>: padding tokens keep
+    /// <c>pad_token_id</c>, the others count up from <c>pad_token_id + 1</c>).
+    /// </summary>
+    public int PositionOffset => Family == EncoderFamily.XlmRoberta ? PadTokenId + 1 : 0;
+
+    /// <summary>Longest input in tokens, specials included: the one number every length limit reads.</summary>
+    public int MaxSequenceLength => MaxPositionEmbeddings - PositionOffset;
+
+    /// <summary>The prefix a task checkpoint (a cross-encoder, a masked-LM) puts before the encoder's tensors.</summary>
+    public string BasePrefix => EncoderTensorNames.TaskPrefix(Family);
+
+    /// <summary>config.json's <c>model_type</c> for the family.</summary>
+    public string ModelType => Family == EncoderFamily.XlmRoberta ? "xlm-roberta" : "bert";
+
     /// <summary>Reads and validates a config.json.</summary>
     /// <exception cref="ModelFormatException">The file is not valid JSON, lacks a field, or holds inconsistent values.</exception>
-    public static BertConfig Load(string path)
+    public static EncoderConfig Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -49,7 +71,7 @@ public sealed record BertConfig(
     /// <param name="json">The file's text.</param>
     /// <param name="source">Where it came from, for messages.</param>
     /// <exception cref="ModelFormatException">Not valid JSON, a field missing, or inconsistent values.</exception>
-    public static BertConfig Parse(string json, string source)
+    public static EncoderConfig Parse(string json, string source)
     {
         JsonDocument document;
         try
@@ -69,13 +91,18 @@ public sealed record BertConfig(
                 throw new ModelFormatException(source, "config is not a JSON object");
             }
 
-            if (root.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String
-                && type.GetString() is { } modelType && modelType != "bert")
+            var family = String(root, "model_type", source, "bert") switch
             {
-                throw new ModelFormatException(source, $"model_type is '{modelType}'; only 'bert' is supported");
+                "bert" => EncoderFamily.Bert,
+                "xlm-roberta" or "roberta" => EncoderFamily.XlmRoberta,
+                var other => throw new ModelFormatException(source, $"model_type is '{other}'; supported: bert, xlm-roberta, roberta"),
+            };
+            if (String(root, "position_embedding_type", source, "absolute") is var positions and not "absolute")
+            {
+                throw new ModelFormatException(source, $"position_embedding_type is '{positions}'; only 'absolute' is supported");
             }
 
-            var config = new BertConfig(
+            var config = new EncoderConfig(
                 Int(root, "vocab_size", source),
                 Int(root, "hidden_size", source),
                 Int(root, "num_hidden_layers", source),
@@ -84,7 +111,9 @@ public sealed record BertConfig(
                 Int(root, "max_position_embeddings", source, 512),
                 Int(root, "type_vocab_size", source, 2),
                 Double(root, "layer_norm_eps", source, 1e-12),
-                String(root, "hidden_act", source, "gelu"));
+                String(root, "hidden_act", source, "gelu"),
+                family,
+                Int(root, "pad_token_id", source, family == EncoderFamily.XlmRoberta ? 1 : 0));
             config.Validate(source);
             return config;
         }
@@ -109,6 +138,15 @@ public sealed record BertConfig(
         Positive(IntermediateSize, "intermediate_size", 1_000_000);
         Positive(MaxPositionEmbeddings, "max_position_embeddings", 1_000_000);
         Positive(TypeVocabSize, "type_vocab_size", 1_000);
+        if (PadTokenId < 0 || PadTokenId >= VocabSize)
+        {
+            throw new ModelFormatException(source, $"pad_token_id is {PadTokenId}; expected 0..{VocabSize - 1}");
+        }
+
+        if (MaxSequenceLength < 1)
+        {
+            throw new ModelFormatException(source, $"max_position_embeddings is {MaxPositionEmbeddings}; positions start at {PositionOffset} (pad_token_id + 1), so it must be larger");
+        }
         if (HiddenSize % NumAttentionHeads != 0)
         {
             throw new ModelFormatException(source, $"hidden_size {HiddenSize} is not divisible by num_attention_heads {NumAttentionHeads}");
@@ -125,12 +163,12 @@ public sealed record BertConfig(
         }
     }
 
-    /// <summary>The config as Hugging Face writes it for a BertModel.</summary>
+    /// <summary>The config as Hugging Face writes it for the family's base model (BertModel or XLMRobertaModel).</summary>
     public string ToJson()
     {
         var node = new JsonObject
         {
-            ["architectures"] = new JsonArray("BertModel"),
+            ["architectures"] = new JsonArray(Family == EncoderFamily.XlmRoberta ? "XLMRobertaModel" : "BertModel"),
             ["attention_probs_dropout_prob"] = 0.1,
             ["hidden_act"] = HiddenAct,
             ["hidden_dropout_prob"] = 0.1,
@@ -139,10 +177,10 @@ public sealed record BertConfig(
             ["intermediate_size"] = IntermediateSize,
             ["layer_norm_eps"] = LayerNormEps,
             ["max_position_embeddings"] = MaxPositionEmbeddings,
-            ["model_type"] = "bert",
+            ["model_type"] = ModelType,
             ["num_attention_heads"] = NumAttentionHeads,
             ["num_hidden_layers"] = NumHiddenLayers,
-            ["pad_token_id"] = 0,
+            ["pad_token_id"] = PadTokenId,
             ["position_embedding_type"] = "absolute",
             ["torch_dtype"] = "float32",
             ["type_vocab_size"] = TypeVocabSize,

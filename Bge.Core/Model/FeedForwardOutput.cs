@@ -4,9 +4,9 @@ using Bge.Weights;
 namespace Bge.Core.Model;
 
 /// <summary>The feed-forward contraction, residual and LayerNorm (<c>output.dense</c>, <c>output.LayerNorm</c>).</summary>
-internal sealed class BertOutput(Linear dense, LayerNormalization layerNorm)
+internal sealed class FeedForwardOutput(Linear dense, LayerNormalization layerNorm)
 {
-    public static BertOutput Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision) => new(
+    public static FeedForwardOutput Load(Checkpoint weights, string prefix, SimdWidth simd, Precision precision) => new(
         Linear.Load(weights, prefix + "dense", weights.Config.HiddenSize, weights.Config.IntermediateSize, simd, precision),
         LayerNormalization.Load(weights, prefix + "LayerNorm", simd));
 

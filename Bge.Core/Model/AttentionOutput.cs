@@ -4,9 +4,9 @@ using Bge.Weights;
 namespace Bge.Core.Model;
 
 /// <summary>Attention output projection, residual and LayerNorm (<c>attention.output.dense</c>, <c>attention.output.LayerNorm</c>).</summary>
-internal sealed class BertSelfOutput(Linear dense, LayerNormalization layerNorm)
+internal sealed class AttentionOutput(Linear dense, LayerNormalization layerNorm)
 {
-    public static BertSelfOutput Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision)
+    public static AttentionOutput Load(Checkpoint weights, string prefix, SimdWidth simd, Precision precision)
     {
         var h = weights.Config.HiddenSize;
         return new(Linear.Load(weights, prefix + "dense", h, h, simd, precision), LayerNormalization.Load(weights, prefix + "LayerNorm", simd));

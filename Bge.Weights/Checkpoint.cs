@@ -3,16 +3,16 @@ using Bge.Weights.SafeTensors;
 namespace Bge.Weights;
 
 /// <summary>
-/// The tensors of a BertModel checkpoint, addressed by their Hugging Face names, checked against the config
+/// The tensors of an encoder checkpoint, addressed by their Hugging Face names, checked against the config
 /// when opened: every tensor the config implies is present, floating point and of the implied shape.
 /// Backed by one or more memory-mapped safetensors files (sharded checkpoints).
 /// </summary>
-public sealed class BertWeights : IDisposable
+public sealed class Checkpoint : IDisposable
 {
     private readonly IReadOnlyList<SafeTensorsFile> _files;
     private readonly Dictionary<string, (SafeTensorsFile File, string Name)> _tensors;
 
-    private BertWeights(BertConfig config, IReadOnlyList<SafeTensorsFile> files, Dictionary<string, (SafeTensorsFile, string)> tensors, string? quantization)
+    private Checkpoint(EncoderConfig config, IReadOnlyList<SafeTensorsFile> files, Dictionary<string, (SafeTensorsFile, string)> tensors, string? quantization)
     {
         Config = config;
         _files = files;
@@ -24,16 +24,16 @@ public sealed class BertWeights : IDisposable
     public string? Quantization { get; }
 
     /// <summary>The config the weights were checked against.</summary>
-    public BertConfig Config { get; }
+    public EncoderConfig Config { get; }
 
     /// <summary>The canonical names of the tensors held.</summary>
     public IEnumerable<string> Names => _tensors.Keys;
 
-    /// <summary>Opens safetensors files and checks they hold a BertModel of <paramref name="config"/>.</summary>
+    /// <summary>Opens safetensors files and checks they hold an encoder of <paramref name="config"/>.</summary>
     /// <param name="config">The model's config.</param>
     /// <param name="paths">The safetensors files (one, or every shard).</param>
     /// <exception cref="ModelFormatException">A file is malformed or names an unknown quantization scheme, or a tensor is missing, duplicated, not floating point (or int8 with its scale, under the int8 scheme) or of the wrong shape.</exception>
-    public static BertWeights Open(BertConfig config, IEnumerable<string> paths)
+    public static Checkpoint Open(EncoderConfig config, IEnumerable<string> paths)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(paths);
@@ -64,7 +64,7 @@ public sealed class BertWeights : IDisposable
                 foreach (var name in file.Tensors.Keys)
                 {
                     var scale = name.EndsWith(QuantizedWeights.ScaleSuffix, StringComparison.Ordinal);
-                    if (BertTensorNames.Canonical(scale ? name[..^QuantizedWeights.ScaleSuffix.Length] : name) is not { } canonical)
+                    if (EncoderTensorNames.Canonical(scale ? name[..^QuantizedWeights.ScaleSuffix.Length] : name, config.Family) is not { } canonical)
                     {
                         continue;
                     }
@@ -78,7 +78,7 @@ public sealed class BertWeights : IDisposable
                 }
             }
 
-            var weights = new BertWeights(config, files, tensors, quantization);
+            var weights = new Checkpoint(config, files, tensors, quantization);
             weights.Check();
             return weights;
         }
@@ -200,7 +200,7 @@ public sealed class BertWeights : IDisposable
 
     private void Check()
     {
-        var expected = BertTensorNames.Expected(Config);
+        var expected = EncoderTensorNames.Expected(Config);
         var known = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, (file, stored)) in _tensors)
         {
@@ -211,7 +211,7 @@ public sealed class BertWeights : IDisposable
 
             if (!known.Contains(name))
             {
-                throw new ModelFormatException(file.FilePath, $"is not part of a BertModel with {Config.NumHiddenLayers} layers; config.json and the weights disagree", stored);
+                throw new ModelFormatException(file.FilePath, $"is not part of an encoder with {Config.NumHiddenLayers} layers; config.json and the weights disagree", stored);
             }
         }
 
@@ -220,7 +220,7 @@ public sealed class BertWeights : IDisposable
             if (!_tensors.TryGetValue(name, out var entry))
             {
                 var where = string.Join(", ", _files.Select(f => f.FilePath));
-                throw new ModelFormatException(where, $"is missing; a BertModel with {Config.NumHiddenLayers} layers and hidden size {Config.HiddenSize} needs it", name);
+                throw new ModelFormatException(where, $"is missing; an encoder with {Config.NumHiddenLayers} layers and hidden size {Config.HiddenSize} needs it", name);
             }
 
             var info = entry.File.Tensors[entry.Name];

@@ -4,9 +4,9 @@ using Bge.Weights;
 namespace Bge.Core.Model;
 
 /// <summary>The feed-forward expansion with GELU (<c>intermediate.dense</c>, hidden_act "gelu"), the activation fused into the GEMM.</summary>
-internal sealed class BertIntermediate(Linear dense)
+internal sealed class Intermediate(Linear dense)
 {
-    public static BertIntermediate Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision) =>
+    public static Intermediate Load(Checkpoint weights, string prefix, SimdWidth simd, Precision precision) =>
         new(Linear.Load(weights, prefix + "dense", weights.Config.IntermediateSize, weights.Config.HiddenSize, simd, precision));
 
     public int Width => dense.Out;

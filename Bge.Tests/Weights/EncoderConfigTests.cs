@@ -2,7 +2,7 @@ using Bge.Weights;
 
 namespace Bge.Tests.Weights;
 
-public sealed class BertConfigTests
+public sealed class EncoderConfigTests
 {
     private const string BgeBase = """
         {"_name_or_path": "/root/.cache/torch/sentence_transformers/BAAI_bge-base-en/", "architectures": ["BertModel"],
@@ -17,16 +17,16 @@ public sealed class BertConfigTests
     [Test]
     public void ReadsAHubConfig()
     {
-        var config = BertConfig.Parse(BgeBase, "config.json");
-        Assert.That(config, Is.EqualTo(new BertConfig(30522, 768, 12, 12, 3072, 512, 2, 1e-12, "gelu")));
+        var config = EncoderConfig.Parse(BgeBase, "config.json");
+        Assert.That(config, Is.EqualTo(new EncoderConfig(30522, 768, 12, 12, 3072, 512, 2, 1e-12, "gelu")));
         Assert.That(config.HeadSize, Is.EqualTo(64));
     }
 
     [Test]
     public void RoundTripsThroughToJson()
     {
-        var config = new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, "gelu");
-        Assert.That(BertConfig.Parse(config.ToJson(), "x"), Is.EqualTo(config));
+        var config = new EncoderConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, "gelu");
+        Assert.That(EncoderConfig.Parse(config.ToJson(), "x"), Is.EqualTo(config));
     }
 
     [TestCase("\"num_attention_heads\": 12", "\"num_attention_heads\": 10", "not divisible")]
@@ -34,11 +34,13 @@ public sealed class BertConfigTests
     [TestCase("\"hidden_size\": 768", "\"hidden_size\": \"768\"", "not an integer")]
     [TestCase("\"hidden_act\": \"gelu\"", "\"hidden_act\": \"relu\"", "not supported")]
     [TestCase("\"num_hidden_layers\": 12", "\"num_hidden_layers\": 0", "num_hidden_layers is 0")]
-    [TestCase("\"model_type\": \"bert\"", "\"model_type\": \"xlm-roberta\"", "only 'bert'")]
+    [TestCase("\"model_type\": \"bert\"", "\"model_type\": \"gpt2\"", "model_type is 'gpt2'; supported: bert, xlm-roberta, roberta")]
+    [TestCase("\"position_embedding_type\": \"absolute\"", "\"position_embedding_type\": \"relative_key\"", "position_embedding_type is 'relative_key'")]
+    [TestCase("\"max_position_embeddings\": 512, \"model_type\": \"bert\"", "\"max_position_embeddings\": 1, \"model_type\": \"xlm-roberta\"", "max_position_embeddings is 1; positions start at 1")]
     [TestCase("{", "[", "not valid JSON")]
     public void RefusesABadConfigNamingTheProblem(string from, string to, string message)
     {
-        var error = Assert.Throws<ModelFormatException>(() => BertConfig.Parse(BgeBase.Replace(from, to), "dir/config.json"));
+        var error = Assert.Throws<ModelFormatException>(() => EncoderConfig.Parse(BgeBase.Replace(from, to), "dir/config.json"));
         Assert.That(error!.Message, Does.Contain(message).And.Contain("dir/config.json"));
     }
 }

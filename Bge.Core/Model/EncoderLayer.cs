@@ -4,16 +4,16 @@ using Bge.Weights;
 namespace Bge.Core.Model;
 
 /// <summary>One encoder layer (<c>encoder.layer.{i}</c>): attention, then the feed-forward block.</summary>
-internal sealed class BertLayer(BertSelfAttention attention, BertSelfOutput attentionOutput, BertIntermediate intermediate, BertOutput output)
+internal sealed class EncoderLayer(SelfAttention attention, AttentionOutput attentionOutput, Intermediate intermediate, FeedForwardOutput output)
 {
-    public static BertLayer Load(BertWeights weights, int index, SimdWidth simd, Precision precision)
+    public static EncoderLayer Load(Checkpoint weights, int index, SimdWidth simd, Precision precision)
     {
-        var p = BertTensorNames.Layer(index);
+        var p = EncoderTensorNames.Layer(index);
         return new(
-            BertSelfAttention.Load(weights, p + "attention.self.", simd, precision),
-            BertSelfOutput.Load(weights, p + "attention.output.", simd, precision),
-            BertIntermediate.Load(weights, p + "intermediate.", simd, precision),
-            BertOutput.Load(weights, p + "output.", simd, precision));
+            SelfAttention.Load(weights, p + "attention.self.", simd, precision),
+            AttentionOutput.Load(weights, p + "attention.output.", simd, precision),
+            Intermediate.Load(weights, p + "intermediate.", simd, precision),
+            FeedForwardOutput.Load(weights, p + "output.", simd, precision));
     }
 
     public int ScratchWidth => Math.Max(attention.ScratchWidth, intermediate.Width);

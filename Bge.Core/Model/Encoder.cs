@@ -8,13 +8,13 @@ namespace Bge.Core.Model;
 /// The BERT encoder: token ids in, <c>last_hidden_state</c> out. Stateless after loading, so one instance may
 /// serve many threads at once.
 /// </summary>
-public sealed class BertModel
+public sealed class Encoder
 {
-    private readonly BertEmbeddings _embeddings;
-    private readonly BertLayer[] _layers;
+    private readonly EncoderEmbeddings _embeddings;
+    private readonly EncoderLayer[] _layers;
     private readonly WorkspacePool _workspaces;
 
-    private BertModel(BertConfig config, BertEmbeddings embeddings, BertLayer[] layers, SimdWidth simd, Precision precision)
+    private Encoder(EncoderConfig config, EncoderEmbeddings embeddings, EncoderLayer[] layers, SimdWidth simd, Precision precision)
     {
         Config = config;
         Simd = simd;
@@ -25,7 +25,7 @@ public sealed class BertModel
     }
 
     /// <summary>The model's hyper-parameters.</summary>
-    public BertConfig Config { get; }
+    public EncoderConfig Config { get; }
 
     /// <summary>The vector width every kernel of its forward pass uses, fixed at load.</summary>
     public SimdWidth Simd { get; }
@@ -37,7 +37,7 @@ public sealed class BertModel
     /// <param name="weights">The checkpoint's tensors.</param>
     /// <param name="simd">The vector width its kernels use (<see cref="Kernels.Simd.Default"/> when null); the weights are packed for it.</param>
     /// <param name="precision">How the Linear layers' weights are held; when null, as the weights are stored (a quantized model directory names its scheme), else fp32.</param>
-    public static BertModel Load(BertWeights weights, SimdWidth? simd = null, Precision? precision = null)
+    public static Encoder Load(Checkpoint weights, SimdWidth? simd = null, Precision? precision = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var width = simd ?? Kernels.Simd.Default;
@@ -47,8 +47,8 @@ public sealed class BertModel
             QuantizedWeights.Bf16 => Precision.Bf16,
             _ => Precision.Fp32,
         };
-        var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => BertLayer.Load(weights, i, width, held)).ToArray();
-        return new BertModel(weights.Config, BertEmbeddings.Load(weights, width, held), layers, width, held);
+        var layers = Enumerable.Range(0, weights.Config.NumHiddenLayers).Select(i => EncoderLayer.Load(weights, i, width, held)).ToArray();
+        return new Encoder(weights.Config, EncoderEmbeddings.Load(weights, width, held), layers, width, held);
     }
 
     /// <summary>Runs the encoder over a packed batch.</summary>

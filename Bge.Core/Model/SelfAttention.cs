@@ -9,7 +9,7 @@ namespace Bge.Core.Model;
 /// as one GEMM over all packed tokens; attention then runs per sequence and head on the sequence's true length,
 /// so no token attends to padding and padding costs nothing.
 /// </summary>
-internal sealed class BertSelfAttention
+internal sealed class SelfAttention
 {
     private readonly Linear _queryKeyValue;
     private readonly int _hidden;
@@ -18,7 +18,7 @@ internal sealed class BertSelfAttention
     private readonly float _scale;
     private readonly SimdWidth _simd;
 
-    private BertSelfAttention(Linear queryKeyValue, int hidden, int heads, SimdWidth simd)
+    private SelfAttention(Linear queryKeyValue, int hidden, int heads, SimdWidth simd)
     {
         _simd = simd;
         _queryKeyValue = queryKeyValue;
@@ -28,11 +28,11 @@ internal sealed class BertSelfAttention
         _scale = 1f / MathF.Sqrt(_headSize);
     }
 
-    public static BertSelfAttention Load(BertWeights weights, string prefix, SimdWidth simd, Precision precision)
+    public static SelfAttention Load(Checkpoint weights, string prefix, SimdWidth simd, Precision precision)
     {
         var h = weights.Config.HiddenSize;
         var queryKeyValue = Linear.Stack(weights, [prefix + "query", prefix + "key", prefix + "value"], h, h, simd, precision);
-        return new BertSelfAttention(queryKeyValue, h, weights.Config.NumAttentionHeads, simd);
+        return new SelfAttention(queryKeyValue, h, weights.Config.NumAttentionHeads, simd);
     }
 
     /// <summary>Width of the Q|K|V scratch rows this stage needs per token.</summary>

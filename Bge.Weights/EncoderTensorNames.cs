@@ -1,10 +1,11 @@
 namespace Bge.Weights;
 
 /// <summary>
-/// The Hugging Face tensor names of a BertModel and the shapes its config implies, plus the mapping from the
-/// variants checkpoints use (a <c>bert.</c> prefix, old <c>gamma</c>/<c>beta</c> LayerNorm names).
+/// The Hugging Face tensor names of an encoder (BertModel, XLMRobertaModel) and the shapes its config implies, plus
+/// the mapping from the variants checkpoints use (the family's <c>bert.</c>/<c>roberta.</c> prefix of task
+/// checkpoints, old <c>gamma</c>/<c>beta</c> LayerNorm names).
 /// </summary>
-public static class BertTensorNames
+public static class EncoderTensorNames
 {
     /// <summary>The names of the embedding stage's five tensors.</summary>
     public static readonly IReadOnlyList<string> Embeddings =
@@ -16,11 +17,14 @@ public static class BertTensorNames
         "embeddings.LayerNorm.bias",
     ];
 
+    /// <summary>The prefix a task checkpoint of <paramref name="family"/> puts before the encoder's tensors.</summary>
+    public static string TaskPrefix(EncoderFamily family) => family == EncoderFamily.XlmRoberta ? "roberta." : "bert.";
+
     /// <summary>The prefix of layer <paramref name="layer"/>'s tensors, e.g. <c>encoder.layer.0.</c>.</summary>
     public static string Layer(int layer) => $"encoder.layer.{layer}.";
 
-    /// <summary>Every tensor a BertModel with <paramref name="config"/> needs, with its shape.</summary>
-    public static IReadOnlyList<(string Name, long[] Shape)> Expected(BertConfig config)
+    /// <summary>Every tensor an encoder with <paramref name="config"/> needs, with its shape.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> Expected(EncoderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         long h = config.HiddenSize, i = config.IntermediateSize;
@@ -55,15 +59,19 @@ public static class BertTensorNames
     }
 
     /// <summary>
-    /// Maps a checkpoint's tensor name to the BertModel name, or returns null for tensors an encoder does not use
-    /// (<c>pooler.*</c>, the <c>position_ids</c> buffer, pre-training heads).
+    /// Maps a checkpoint's tensor name to the encoder's name, or returns null for tensors an encoder does not use
+    /// (<c>pooler.*</c>, the <c>position_ids</c> buffer, task and pre-training heads). Only the family's own prefix
+    /// is taken off: a <c>roberta.</c> tensor is not a BERT encoder's.
     /// </summary>
-    public static string? Canonical(string name)
+    /// <param name="name">The name as stored.</param>
+    /// <param name="family">The family whose task prefix (<see cref="EncoderConfig.BasePrefix"/>) is stripped.</param>
+    public static string? Canonical(string name, EncoderFamily family = EncoderFamily.Bert)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (name.StartsWith("bert.", StringComparison.Ordinal))
+        var prefix = TaskPrefix(family);
+        if (name.StartsWith(prefix, StringComparison.Ordinal))
         {
-            name = name["bert.".Length..];
+            name = name[prefix.Length..];
         }
 
         if (!name.StartsWith("embeddings.", StringComparison.Ordinal) && !name.StartsWith("encoder.", StringComparison.Ordinal))
