@@ -1,7 +1,7 @@
 namespace Bge.Weights;
 
 /// <summary>
-/// Thrown when a model file (safetensors, config.json, ONNX, vocabulary, model directory) is malformed,
+/// Thrown when a model file (safetensors, PyTorch checkpoint, config.json, ONNX, vocabulary, model directory) is malformed,
 /// inconsistent or unsupported. The message names the file and, where it applies, the tensor and byte offset.
 /// </summary>
 public sealed class ModelFormatException : Exception

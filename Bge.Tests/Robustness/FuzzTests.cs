@@ -6,6 +6,8 @@ using Bge.Tokenizer;
 using Bge.Weights;
 using Bge.Weights.Onnx;
 using Bge.Weights.SafeTensors;
+using Bge.Weights.Torch;
+using Bge.Tests.Weights.Torch;
 
 namespace Bge.Tests.Robustness;
 
@@ -61,6 +63,21 @@ public sealed class FuzzTests
                 foreach (var (name, _) in EncoderTensorNames.Expected(Tiny))
                 {
                     weights.Read(name);
+                }
+            },
+            [typeof(ModelFormatException)]),
+        new("torch",
+            () => [.. TorchCorpusSeeds.Build().Where(s => s.Valid).Select(s => s.Bytes)],
+            bytes =>
+            {
+                using var file = TorchCheckpoint.Open(TempFile(bytes, "input.pt"));
+                foreach (var (name, info) in file.Tensors)
+                {
+                    _ = file.GetBytes(name).Length;
+                    if (info.DType.IsFloatingPoint())
+                    {
+                        file.ReadFloat32(name);
+                    }
                 }
             },
             [typeof(ModelFormatException)]),
