@@ -2,10 +2,10 @@ using Bge.Weights.SafeTensors;
 
 namespace Bge.Weights.Torch;
 
-/// <summary>
-/// What the unpickler builds. Python's None, bool, int, float and str become null, bool, long, double and string;
-/// lists become <see cref="List{T}"/>; everything else is one of these records. Nothing here can be called.
-/// </summary>
+// What the unpickler builds. Python's None, bool, int, float and str become null, bool, long, double and string;
+// lists become List<object?>; everything else is one of the types below, none of which can be called.
+
+/// <summary>A Python tuple.</summary>
 internal sealed record PickleTuple(object?[] Items);
 
 /// <summary>A dict or OrderedDict, in insertion order. Keys are not hashed: a state dict's are checked by its reader.</summary>
