@@ -5,14 +5,15 @@ namespace Bge.Weights;
 /// <summary>
 /// The tensors of an encoder checkpoint, addressed by their Hugging Face names, checked against the config
 /// when opened: every tensor the config implies is present, floating point and of the implied shape.
-/// Backed by one or more memory-mapped safetensors files (sharded checkpoints).
+/// Backed by one or more memory-mapped tensor files (<see cref="ITensorFile"/>: safetensors or PyTorch zip
+/// checkpoints, one or several shards).
 /// </summary>
 public sealed class Checkpoint : IDisposable
 {
-    private readonly IReadOnlyList<SafeTensorsFile> _files;
-    private readonly Dictionary<string, (SafeTensorsFile File, string Name)> _tensors;
+    private readonly IReadOnlyList<ITensorFile> _files;
+    private readonly Dictionary<string, (ITensorFile File, string Name)> _tensors;
 
-    private Checkpoint(EncoderConfig config, IReadOnlyList<SafeTensorsFile> files, Dictionary<string, (SafeTensorsFile, string)> tensors, string? quantization)
+    private Checkpoint(EncoderConfig config, IReadOnlyList<ITensorFile> files, Dictionary<string, (ITensorFile, string)> tensors, string? quantization)
     {
         Config = config;
         _files = files;
@@ -29,22 +30,22 @@ public sealed class Checkpoint : IDisposable
     /// <summary>The canonical names of the tensors held.</summary>
     public IEnumerable<string> Names => _tensors.Keys;
 
-    /// <summary>Opens safetensors files and checks they hold an encoder of <paramref name="config"/>.</summary>
+    /// <summary>Opens tensor files (safetensors or PyTorch checkpoints, <see cref="TensorFiles.Open"/>) and checks they hold an encoder of <paramref name="config"/>.</summary>
     /// <param name="config">The model's config.</param>
-    /// <param name="paths">The safetensors files (one, or every shard).</param>
+    /// <param name="paths">The weight files (one, or every shard).</param>
     /// <exception cref="ModelFormatException">A file is malformed or names an unknown quantization scheme, or a tensor is missing, duplicated, not floating point (or int8 with its scale, under the int8 scheme) or of the wrong shape.</exception>
     public static Checkpoint Open(EncoderConfig config, IEnumerable<string> paths)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(paths);
-        var files = new List<SafeTensorsFile>();
+        var files = new List<ITensorFile>();
         try
         {
-            var tensors = new Dictionary<string, (SafeTensorsFile, string)>(StringComparer.Ordinal);
+            var tensors = new Dictionary<string, (ITensorFile, string)>(StringComparer.Ordinal);
             string? quantization = null;
             foreach (var path in paths)
             {
-                var file = SafeTensorsFile.Open(path);
+                var file = TensorFiles.Open(path);
                 files.Add(file);
                 if (file.Metadata.TryGetValue(QuantizedWeights.MetadataKey, out var scheme))
                 {
@@ -195,7 +196,7 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    private (SafeTensorsFile File, string Name) Find(string name) =>
+    private (ITensorFile File, string Name) Find(string name) =>
         _tensors.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"no tensor named '{name}'");
 
     private void Check()
@@ -243,7 +244,7 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    private void CheckScale(string name, SafeTensorsFile file, string stored, long rows)
+    private void CheckScale(string name, ITensorFile file, string stored, long rows)
     {
         if (!_tensors.TryGetValue(QuantizedWeights.ScaleName(name), out var scale))
         {

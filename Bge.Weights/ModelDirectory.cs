@@ -4,7 +4,8 @@ namespace Bge.Weights;
 
 /// <summary>
 /// A model directory laid out as the Hugging Face Hub lays it out: <c>config.json</c>, <c>model.safetensors</c>
-/// (or shards named by <c>model.safetensors.index.json</c>), <c>vocab.txt</c> and/or <c>tokenizer.json</c>,
+/// (or shards named by <c>model.safetensors.index.json</c>; else <c>pytorch_model.bin</c>, read without running it),
+/// <c>vocab.txt</c>, <c>tokenizer.json</c> and/or <c>sentencepiece.bpe.model</c>,
 /// <c>tokenizer_config.json</c>, and the sentence-transformers files (<c>modules.json</c>,
 /// <c>1_Pooling/config.json</c>, <c>config_sentence_transformers.json</c>).
 /// </summary>
@@ -117,7 +118,17 @@ public sealed class ModelDirectory
             return [single];
         }
 
-        if (Existing(path, "model.safetensors.index.json") is { } index)
+        // safetensors first: where a model ships both, it is the format that cannot hold code.
+        return Shards(path, "model.safetensors.index.json")
+            ?? (Existing(path, "pytorch_model.bin") is { } pickle ? [pickle] : (IReadOnlyList<string>?)null)
+            ?? Shards(path, "pytorch_model.bin.index.json")
+            ?? throw new ModelFormatException(path, "no model.safetensors, pytorch_model.bin or index of either in the model directory");
+    }
+
+    // The shard files an index's weight_map names, in order, or null when the directory has no such index.
+    private static IReadOnlyList<string>? Shards(string path, string indexName)
+    {
+        if (Existing(path, indexName) is { } index)
         {
             var root = ReadJson(index) ?? throw new ModelFormatException(index, "unreadable");
             if (!root.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
@@ -137,22 +148,14 @@ public sealed class ModelDirectory
                 var file = System.IO.Path.Combine(path, shard);
                 if (!shards.Contains(file))
                 {
-                    shards.Add(File.Exists(file) ? file : throw new ModelFormatException(file, "shard named by model.safetensors.index.json is missing", entry.Name));
+                    shards.Add(File.Exists(file) ? file : throw new ModelFormatException(file, $"shard named by {indexName} is missing", entry.Name));
                 }
             }
 
             return shards;
         }
 
-        if (Existing(path, "pytorch_model.bin") is { } pickle)
-        {
-            throw new ModelFormatException(pickle,
-                "only pytorch_model.bin is present; it is a Python pickle, and loading a pickle can run arbitrary code, so it is refused. " +
-                "Convert it once with Python: `from transformers import AutoModel; AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`, " +
-                "or download the model's model.safetensors.");
-        }
-
-        throw new ModelFormatException(path, "no model.safetensors or model.safetensors.index.json in the model directory");
+        return null;
     }
 
     private static (PoolingMode Mode, bool Declared) ReadPooling(string path)

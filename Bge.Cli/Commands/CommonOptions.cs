@@ -13,7 +13,7 @@ internal static class CommonOptions
 
     public static Option<int?> MaxLength() => new("--max-length")
     {
-        Description = "Maximum tokens per text, [CLS] and [SEP] included (default: the model's, at most 512).",
+        Description = "Maximum tokens per text, the tokenizer's specials included (default: the model's own, e.g. 512 for BERT models, 8192 for bge-m3).",
     };
 
     public static Option<string?> Input() => new("--input", "-i") { Description = "Read texts from this file ('-' for standard input)." };

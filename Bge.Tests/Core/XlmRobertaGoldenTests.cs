@@ -53,6 +53,12 @@ public sealed class XlmRobertaGoldenTests
 
     private static readonly SimdWidth[] Widths = [SimdWidth.Vector512, SimdWidth.Vector256, SimdWidth.Vector128, SimdWidth.Scalar];
 
+    // The same weights as model.safetensors and as pytorch_model.bin (with the int64 position_ids buffer).
+    private static IEnumerable<TestCaseData> Folders() =>
+        from folder in new[] { "xlmr-m3-tiny", "xlmr-m3-tiny-pt" }
+        from simd in Widths
+        select new TestCaseData(folder, simd);
+
     [Test]
     public void TheConfigIsReadAsTheXlmRobertaFamily()
     {
@@ -69,11 +75,11 @@ public sealed class XlmRobertaGoldenTests
         });
     }
 
-    /// <summary>Every text alone (the 8,192-token one included) in CLS and mean pooling, at every width.</summary>
-    [TestCaseSource(nameof(Widths))]
-    public void EveryTextMatchesTheFloat64ReferenceAtEveryWidth(SimdWidth simd)
+    /// <summary>Every text alone (the 8,192-token one included) in CLS and mean pooling, at every width, from either weight file.</summary>
+    [TestCaseSource(nameof(Folders))]
+    public void EveryTextMatchesTheFloat64ReferenceAtEveryWidth(string folder, SimdWidth simd)
     {
-        var encoder = LoadEncoder("xlmr-m3-tiny", simd);
+        var encoder = LoadEncoder(folder, simd);
         var failures = new List<string>();
         double worstCosine = 1, worstAbs = 0;
         foreach (var (expected, index) in ReadExpected().Select((e, i) => (e, i)))
@@ -91,7 +97,7 @@ public sealed class XlmRobertaGoldenTests
             }
         }
 
-        TestContext.Out.WriteLine($"{simd}: worst cosine {worstCosine:F8}, worst max abs {worstAbs:E2}");
+        TestContext.Out.WriteLine($"{folder} {simd}: worst cosine {worstCosine:F8}, worst max abs {worstAbs:E2}");
         Assert.That(failures, Is.Empty);
     }
 

@@ -93,12 +93,40 @@ public sealed class ModelDirectoryTests
     }
 
     [Test]
-    public void PytorchBinIsRefusedWithTheReasonAndTheWayOut()
+    public void PytorchModelBinIsReadAndModelSafetensorsWinsWhenBothExist()
+    {
+        var source = Path.Combine(TestPaths.Shared, "golden", "models", "xlmr-m3-tiny-pt");
+        File.Copy(Path.Combine(source, "config.json"), Path.Combine(_dir, "config.json"));
+        File.Copy(Path.Combine(source, "pytorch_model.bin"), Path.Combine(_dir, "pytorch_model.bin"));
+        var model = ModelDirectory.Open(_dir);
+        Assert.That(model.WeightFiles, Is.EqualTo(new[] { Path.Combine(_dir, "pytorch_model.bin") }));
+        using (var weights = model.OpenWeights())
+        {
+            Assert.That(weights.Names, Does.Contain("embeddings.word_embeddings.weight").And.Not.Contain("embeddings.position_ids"));
+        }
+
+        File.Copy(Path.Combine(TestPaths.Shared, "golden", "models", "xlmr-m3-tiny", "model.safetensors"), Path.Combine(_dir, "model.safetensors"));
+        Assert.That(ModelDirectory.Open(_dir).WeightFiles, Is.EqualTo(new[] { Path.Combine(_dir, "model.safetensors") }));
+    }
+
+    [Test]
+    public void AHostilePytorchModelBinIsRefusedNamingTheGlobalAndNothingRuns()
+    {
+        var marker = Path.Combine(_dir, "ran");
+        File.WriteAllText(Path.Combine(_dir, "config.json"), TinyBert.Config().ToJson());
+        Torch.TorchHostileTests.WriteSystemCall(_dir, $"touch {marker}");
+        var model = ModelDirectory.Open(_dir);
+        var error = Assert.Throws<ModelFormatException>(() => model.OpenWeights().Dispose());
+        Assert.That(error!.Message, Does.Contain("GLOBAL 'os.system' is not an allowed global").And.Contain("pytorch_model.bin"));
+        Assert.That(File.Exists(marker), Is.False);
+    }
+
+    [Test]
+    public void NoWeightsAreRefusedNamingWhatWasLookedFor()
     {
         File.WriteAllText(Path.Combine(_dir, "config.json"), TinyBert.Config().ToJson());
-        File.WriteAllBytes(Path.Combine(_dir, "pytorch_model.bin"), [0x80, 0x02]);
         var error = Assert.Throws<ModelFormatException>(() => ModelDirectory.Open(_dir));
-        Assert.That(error!.Message, Does.Contain("pickle").And.Contain("safe_serialization"));
+        Assert.That(error!.Message, Does.Contain("no model.safetensors, pytorch_model.bin or index of either"));
     }
 
     [Test]

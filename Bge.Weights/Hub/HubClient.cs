@@ -12,8 +12,8 @@ namespace Bge.Weights.Hub;
 public sealed record HubProgress(string File, long Bytes, long? Total);
 
 /// <summary>
-/// Downloads a BERT embedding model from the Hugging Face Hub into the Hub cache (<see cref="HubCache"/>) through
-/// its <c>resolve</c> URLs: config, safetensors weights (single or sharded), tokenizer and sentence-transformers
+/// Downloads an encoder model (BERT or XLM-RoBERTa) from the Hugging Face Hub into the Hub cache (<see cref="HubCache"/>) through
+/// its <c>resolve</c> URLs: config, weights (safetensors, else a PyTorch checkpoint; single or sharded), tokenizer and sentence-transformers
 /// files. Each file streams to <c>blobs/{etag}.incomplete</c>, resumes with a Range request after a dropped
 /// connection, is checked against the SHA-256 the Hub announces for large (LFS) files, and only then is moved to
 /// its blob and linked into the snapshot, so nothing half-written is ever used. Files already in the cache, from
@@ -25,9 +25,14 @@ public sealed class HubClient : IDisposable
 
     private static readonly string[] OptionalFiles =
     [
-        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "modules.json",
-        "1_Pooling/config.json", "config_sentence_transformers.json", "README.md",
+        "tokenizer.json", "sentencepiece.bpe.model", "tokenizer_config.json", "special_tokens_map.json", "modules.json",
+        "1_Pooling/config.json", "config_sentence_transformers.json", "sentence_bert_config.json", "README.md",
+
+        // bge-m3's sparse and multi-vector heads: small PyTorch files beside the encoder.
+        "sparse_linear.pt", "colbert_linear.pt",
     ];
+
+    private static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer.json", "sentencepiece.bpe.model"];
 
     private readonly HubSettings _settings;
     private readonly HttpClient _head;
@@ -71,16 +76,15 @@ public sealed class HubClient : IDisposable
             await FetchAsync(repoId, commit, file, head, progress, cancellationToken);
         }
 
-        var vocab = await FetchOptionalAsync(repoId, commit, "vocab.txt", progress, cancellationToken);
-        var any = vocab;
+        var any = await FetchOptionalAsync(repoId, commit, "vocab.txt", progress, cancellationToken);
         foreach (var file in OptionalFiles)
         {
-            any |= await FetchOptionalAsync(repoId, commit, file, progress, cancellationToken) && file == "tokenizer.json";
+            any |= await FetchOptionalAsync(repoId, commit, file, progress, cancellationToken) && TokenizerFiles.Contains(file);
         }
 
         if (!any)
         {
-            throw new HubException(HubFailure.Unsupported, $"{repoId} has neither vocab.txt nor tokenizer.json: no WordPiece vocabulary to tokenize with");
+            throw new HubException(HubFailure.Unsupported, $"{repoId} has none of {string.Join(", ", TokenizerFiles)}: no tokenizer to tokenize with");
         }
 
         if (revision != commit)
@@ -106,31 +110,40 @@ public sealed class HubClient : IDisposable
             return [("model.safetensors", single)];
         }
 
-        const string index = "model.safetensors.index.json";
-        if (await FetchOptionalAsync(repoId, commit, index, progress, cancellationToken))
+        if (await ShardsAsync(repoId, commit, "model.safetensors.index.json", progress, cancellationToken) is { } shards)
         {
-            try
-            {
-                using var json = JsonDocument.Parse(await File.ReadAllBytesAsync(Cache.SnapshotFile(repoId, commit, index), cancellationToken));
-                var shards = json.RootElement.GetProperty("weight_map").EnumerateObject().Select(p => p.Value.GetString()!).Distinct(StringComparer.Ordinal).ToList();
-                return shards.Count > 0 ? shards.Select(s => (HubCache.CheckFilePath(s), (Head?)null)).ToList()
-                    : throw new HubException(HubFailure.Protocol, $"{repoId}'s {index} lists no shards");
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-            {
-                throw new HubException(HubFailure.Protocol, $"{repoId}'s {index} is not a safetensors index ({e.Message})", e);
-            }
+            return shards;
         }
 
-        if (await HeadAsync(repoId, commit, "pytorch_model.bin", optional: true, cancellationToken) is not null)
+        // PyTorch checkpoints (bge-m3 ships one): read by a pickle reader that builds tensors and calls nothing.
+        if (await HeadAsync(repoId, commit, "pytorch_model.bin", optional: true, cancellationToken) is { } pickle)
         {
-            throw new HubException(HubFailure.Unsupported,
-                $"{repoId} has only pytorch_model.bin, a pickle: loading a pickle can run arbitrary code, so Bge reads safetensors only. " +
-                "Convert it where PyTorch is installed: python -c \"import torch; from safetensors.torch import save_file; " +
-                "save_file(torch.load('pytorch_model.bin', weights_only=True), 'model.safetensors')\"");
+            return [("pytorch_model.bin", pickle)];
         }
 
-        throw new HubException(HubFailure.NotFound, $"{repoId} has no model.safetensors or model.safetensors.index.json at {commit}");
+        return await ShardsAsync(repoId, commit, "pytorch_model.bin.index.json", progress, cancellationToken)
+            ?? throw new HubException(HubFailure.NotFound, $"{repoId} has no model.safetensors, pytorch_model.bin or index of either at {commit}");
+    }
+
+    // The shards an index's weight_map names, or null when the repository has no such index.
+    private async Task<IReadOnlyList<(string File, Head? Head)>?> ShardsAsync(string repoId, string commit, string index, IProgress<HubProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (!await FetchOptionalAsync(repoId, commit, index, progress, cancellationToken))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(await File.ReadAllBytesAsync(Cache.SnapshotFile(repoId, commit, index), cancellationToken));
+            var shards = json.RootElement.GetProperty("weight_map").EnumerateObject().Select(p => p.Value.GetString()!).Distinct(StringComparer.Ordinal).ToList();
+            return shards.Count > 0 ? shards.Select(s => (HubCache.CheckFilePath(s), (Head?)null)).ToList()
+                : throw new HubException(HubFailure.Protocol, $"{repoId}'s {index} lists no shards");
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new HubException(HubFailure.Protocol, $"{repoId}'s {index} is not a weight index ({e.Message})", e);
+        }
     }
 
     private async Task<bool> FetchOptionalAsync(string repoId, string commit, string file, IProgress<HubProgress>? progress, CancellationToken cancellationToken)

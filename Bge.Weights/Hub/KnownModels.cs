@@ -8,7 +8,7 @@ namespace Bge.Weights.Hub;
 /// <param name="QueryInstruction">The instruction BGE prepends to retrieval queries.</param>
 public sealed record KnownModel(string RepoId, int Dimension, int Layers, PoolingMode Pooling, string? QueryInstruction);
 
-/// <summary>The BGE v1.5 family, with the query instructions FlagEmbedding uses for it.</summary>
+/// <summary>The BGE v1.5 family and bge-m3, with the query instructions FlagEmbedding uses for them.</summary>
 public static class KnownModels
 {
     /// <summary>The instruction for the English models.</summary>
@@ -26,6 +26,9 @@ public static class KnownModels
         new("BAAI/bge-small-zh-v1.5", 512, 4, PoolingMode.Cls, ChineseInstruction),
         new("BAAI/bge-base-zh-v1.5", 768, 12, PoolingMode.Cls, ChineseInstruction),
         new("BAAI/bge-large-zh-v1.5", 1024, 24, PoolingMode.Cls, ChineseInstruction),
+
+        // XLM-RoBERTa, 8,192 tokens, 100+ languages; queries take no instruction.
+        new("BAAI/bge-m3", 1024, 24, PoolingMode.Cls, null),
     ];
 
     /// <summary>The known model with this id (case-insensitive, as the Hub treats ids), or null.</summary>

@@ -13,12 +13,12 @@ public sealed class HubPullTests
     private string _cache = "";
     private FakeHub _hub = null!;
 
-    private static Dictionary<string, byte[]> ProvisionedFiles()
-    {
-        var directory = TestPaths.Arctic;
-        return Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+    private static Dictionary<string, byte[]> ProvisionedFiles() => FilesOf(TestPaths.Arctic);
+
+    // Every file under a model directory by its repository path.
+    private static Dictionary<string, byte[]> FilesOf(string directory) =>
+        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
             .ToDictionary(f => Path.GetRelativePath(directory, f).Replace('\\', '/'), File.ReadAllBytes);
-    }
 
     [SetUp]
     public void Start()
@@ -28,7 +28,8 @@ public sealed class HubPullTests
         var files = ProvisionedFiles();
         _hub.Add(Repo, files);
         _hub.Add("acme/gated", files, requiredToken: "hf_secret");
-        _hub.Add("acme/pickle-only", new() { ["config.json"] = files["config.json"], ["vocab.txt"] = files["vocab.txt"], ["pytorch_model.bin"] = [1, 2, 3] });
+        _hub.Add("acme/no-weights", new() { ["config.json"] = files["config.json"], ["vocab.txt"] = files["vocab.txt"] });
+        _hub.Add("BAAI/bge-m3", M3Files());
         _hub.Add("acme/sharded", Sharded(files));
     }
 
@@ -167,14 +168,30 @@ public sealed class HubPullTests
         Assert.That(_hub.Requests.Where(r => r.Path.StartsWith("/acme/gated/", StringComparison.Ordinal)).All(r => r.Authorization == "Bearer hf_secret"), Is.True);
     }
 
+    // bge-m3's layout (PyTorch weights and heads, a SentencePiece tokenizer, sentence_bert_config.json) with the
+    // tiny random-weight model of ../shared/golden/models in place of the real weights.
+    private static Dictionary<string, byte[]> M3Files() => FilesOf(Path.Combine(TestPaths.Shared, "golden", "models", "xlmr-m3-tiny-pt"));
+
     [Test]
-    public void APickleOnlyModelIsRefusedWithTheReasonAndTheConversion()
+    public async Task BgeM3sLayoutIsPulledWithItsPyTorchWeightsHeadsAndSentencePieceModel()
     {
         using var client = Client();
-        var e = Assert.ThrowsAsync<HubException>(() => client.PullAsync("acme/pickle-only"));
-        Assert.That(e!.Failure, Is.EqualTo(HubFailure.Unsupported));
-        Assert.That(e.Message, Does.Contain("pickle").And.Contain("arbitrary code").And.Contain("save_file"));
-        Assert.That(_hub.Requests.Any(r => r.Method == "GET" && r.Path.EndsWith("pytorch_model.bin", StringComparison.Ordinal)), Is.False, "the pickle is never downloaded");
+        var snapshot = await client.PullAsync("BAAI/bge-m3");
+        foreach (var (file, bytes) in M3Files())
+        {
+            Assert.That(File.ReadAllBytes(Path.Combine(snapshot, file)), Is.EqualTo(bytes), file);
+        }
+
+        Assert.That(ModelDirectory.Open(snapshot).Config.MaxSequenceLength, Is.EqualTo(8192));
+    }
+
+    [Test]
+    public void AModelWithoutWeightsIsRefusedNamingWhatWasLookedFor()
+    {
+        using var client = Client();
+        var e = Assert.ThrowsAsync<HubException>(() => client.PullAsync("acme/no-weights"));
+        Assert.That(e!.Failure, Is.EqualTo(HubFailure.NotFound));
+        Assert.That(e.Message, Does.Contain("model.safetensors, pytorch_model.bin"));
     }
 
     [Test]

@@ -50,6 +50,10 @@ public sealed class TorchHostileTests
         return builder.Write(_dir);
     }
 
+    /// <summary>Writes <paramref name="directory"/>/pytorch_model.bin whose root is <c>os.system(command)</c>.</summary>
+    internal static string WriteSystemCall(string directory, string command) =>
+        new TorchFileBuilder().Write(directory, pickle: [.. new PickleWriter().Proto(2).ToArray(), .. Write(w => w.Global("os.system", false).Mark().Str(command).Raw(0x74).Reduce()), .. new PickleWriter().Stop().ToArray()]);
+
     private static byte[] Write(Action<PickleWriter> value)
     {
         var w = new PickleWriter();
