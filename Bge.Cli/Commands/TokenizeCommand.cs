@@ -19,7 +19,7 @@ internal static class TokenizeCommand
         command.SetAction(parse =>
         {
             var directory = ModelResolver.Create().Resolve(parse.GetValue(model));
-            var tokenizer = BertTokenizer.FromDirectory(directory);
+            var tokenizer = Tokenizer.Tokenizer.FromDirectory(directory);
             using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
             foreach (var text in TextFiles.Read(parse.GetValue(input)!, parse.GetValue(format)!))
             {
