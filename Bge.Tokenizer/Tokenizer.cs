@@ -102,9 +102,10 @@ public sealed partial class Tokenizer
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(second);
         var budget = Budget(maxLength, _template.AddedPair);
+        var max = budget + _template.AddedPair;
         var run = _runs.Value!;
-        run.Tokenize(first, run.First, int.MaxValue);
-        run.Tokenize(second, run.Second, int.MaxValue);
+        run.TokenizeWholeWords(first, run.First, strategy == TruncationStrategy.LongestFirst ? max : int.MaxValue);
+        run.TokenizeWholeWords(second, run.Second, max);
         var (n1, n2) = (run.First.Count, run.Second.Count);
         var (k1, k2) = strategy == TruncationStrategy.LongestFirst ? LongestFirst(n1, n2, budget) : OnlySecond(n1, n2, budget);
         run.First.KeepFirst(k1);

@@ -19,6 +19,15 @@ public sealed class GoldenTokenizerTests
         Assert.That(mismatches, Is.Empty, string.Join("\n", mismatches.Take(30)));
     }
 
+    [Test]
+    public void EveryGoldenPairGivesHuggingFacesIdsTypesAndErrors()
+    {
+        var (mismatches, count, errors) = PairGolden.Check("pairs.jsonl", Bert.Value);
+        TestContext.Out.WriteLine($"{count - mismatches.Count} of {count} pair entries match ({errors} expected errors)");
+        Assert.That(count, Is.EqualTo(360));
+        Assert.That(mismatches, Is.Empty, string.Join("\n", mismatches.Take(20)));
+    }
+
     [TestCase("I love machine learning and nlp", new[] { 101, 1045, 2293, 3698, 4083, 1998, 17953, 2361, 102 })]
     [TestCase("embedding", new[] { 101, 7861, 8270, 4667, 102 })]
     [TestCase("", new[] { 101, 102 })]

@@ -16,6 +16,8 @@ internal sealed class PipelineRun : IWordSink
     private readonly INormalizerRun _normalizer;
     private readonly WordBuffer _word;
     private TokenList _into = new();
+    private int _wordCap = int.MaxValue;
+    private bool _capped;
 
     public PipelineRun(AddedTokens added, INormalizer normalizer, IPreTokenizer preTokenizer, ITokenModel model)
     {
@@ -34,10 +36,28 @@ internal sealed class PipelineRun : IWordSink
     /// <summary>Tokenizes <paramref name="text"/> into <paramref name="into"/>, stopping past <paramref name="limit"/> tokens; returns whether it cut.</summary>
     public bool Tokenize(string text, TokenList into, int limit)
     {
+        _wordCap = int.MaxValue;
+        return Run(text, into, limit);
+    }
+
+    /// <summary>
+    /// Tokenizes whole words until at least <paramref name="cap"/> tokens exist (all of them when fewer), as Hugging
+    /// Face tokenizes each text of a pair before it splits the budget between them; its longest-first split sees
+    /// these counts, so they must be the same (the word that crosses the cap is kept whole).
+    /// </summary>
+    public void TokenizeWholeWords(string text, TokenList into, int cap)
+    {
+        _wordCap = cap;
+        Run(text, into, int.MaxValue);
+    }
+
+    private bool Run(string text, TokenList into, int limit)
+    {
         into.Clear();
         _into = into;
         _word.Clear();
-        for (var position = 0; position < text.Length && into.Count <= limit;)
+        _capped = false;
+        for (var position = 0; position < text.Length && into.Count <= limit && !_capped;)
         {
             var (start, end, id) = _added.FindNext(text, position);
             if (start > position)
@@ -45,7 +65,7 @@ internal sealed class PipelineRun : IWordSink
                 Segment(text, position, start, limit);
             }
 
-            if (id < 0 || into.Count > limit)
+            if (id < 0 || into.Count > limit || _capped)
             {
                 break;
             }
@@ -63,16 +83,28 @@ internal sealed class PipelineRun : IWordSink
         return false;
     }
 
-    public void Emit(WordBuffer word) => _model.Tokenize(word, _into);
+    public void Emit(WordBuffer word)
+    {
+        if (_capped)
+        {
+            return;
+        }
+
+        _model.Tokenize(word, _into);
+        _capped = _into.Count >= _wordCap;
+    }
 
     private void Segment(string text, int start, int end, int limit)
     {
         _normalizer.Begin(start);
-        for (var i = start; i < end && _into.Count <= limit;)
+        for (var i = start; i < end && _into.Count <= limit && !_capped;)
         {
             i = _normalizer.Next(text, i, end);
         }
 
-        _normalizer.End();
+        if (!_capped)
+        {
+            _normalizer.End();
+        }
     }
 }
