@@ -14,17 +14,18 @@ internal sealed class PrecompiledCharsMap
     private readonly uint[] _units;
     private readonly byte[] _blob;
     private readonly ConcurrentDictionary<int, int[]> _replacements = new();
-    private readonly int[]?[] _ascii = new int[128][];
+    private readonly int[]?[] _bmp = new int[char.MaxValue + 1][];
 
     private PrecompiledCharsMap(uint[] units, byte[] blob)
     {
         _units = units;
         _blob = blob;
-        Span<byte> one = stackalloc byte[1];
-        for (var c = 0; c < 128; c++)
+        // Every BMP character's own entry, looked up once, so most text never walks the trie.
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var c = 0; c <= char.MaxValue; c++)
         {
-            one[0] = (byte)c;
-            _ascii[c] = Lookup(one);
+            var rune = char.IsSurrogate((char)c) ? System.Text.Rune.ReplacementChar : new System.Text.Rune(c);
+            _bmp[c] = Lookup(utf8[..rune.EncodeToUtf8(utf8)]);
         }
     }
 
@@ -59,8 +60,8 @@ internal sealed class PrecompiledCharsMap
         return value < 0 ? null : _replacements.GetOrAdd(value, Decode);
     }
 
-    /// <summary>The replacement of one ASCII character, or null.</summary>
-    public int[]? LookupAscii(char c) => _ascii[c];
+    /// <summary>The replacement of one BMP character (a lone surrogate as U+FFFD), or null.</summary>
+    public int[]? LookupChar(char c) => _bmp[c];
 
     private int FirstPrefixValue(ReadOnlySpan<byte> key)
     {

@@ -48,10 +48,9 @@ internal sealed class PrecompiledNormalizer(PrecompiledCharsMap map) : INormaliz
             _text = text;
             _end = end;
             var c = text[index];
-            if (c < 0x80 && (index + 1 == end || (text[index + 1] < 0x80 && !(c == '\r' && text[index + 1] == '\n'))))
+            if (index + 1 == end ? !char.IsSurrogate(c) : GraphemeShortcut.IsSingle(c, text[index + 1]))
             {
-                // Two ASCII characters never join one cluster, except CR LF.
-                Emit(1, map.LookupAscii(c), c);
+                Emit(1, map.LookupChar(c), c);
                 return index + 1;
             }
 
