@@ -29,9 +29,9 @@ internal static class BertBase
         Console.WriteLine($"Writing the random BERT-base model and its ONNX graph to {Folder} (once) ...");
         System.IO.Directory.CreateDirectory(Folder);
         var tensors = RandomTensors(seed: 768);
-        var vocabulary = Bge.Tokenizer.Vocabulary.Load(Path.Combine(BenchModels.Directory(BenchModels.Recipes.Default), "vocab.txt"));
+        var vocabulary = Bge.Tokenizer.Tokenizer.FromWordPieceVocab(Path.Combine(BenchModels.Directory(BenchModels.Recipes.Default), "vocab.txt"));
         var card = new ModelCard(PoolingMode.Cls, null, "Random weights in the shape of bert-base-uncased, for benchmarks only.\n");
-        ModelDirectoryWriter.Write(Directory, Config, tensors, [.. Enumerable.Range(0, vocabulary.Count).Select(i => vocabulary[i])], card);
+        ModelDirectoryWriter.Write(Directory, Config, tensors, [.. Enumerable.Range(0, vocabulary.VocabularySize).Select(i => vocabulary.IdToToken(i)!)], card);
         File.WriteAllBytes(OnnxFile, OnnxBertExport.Build(Config, tensors));
         File.WriteAllText(stamp, "");
     }

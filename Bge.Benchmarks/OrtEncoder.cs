@@ -32,7 +32,7 @@ internal sealed class OrtEncoder : IDisposable
     /// Embeds texts the way FlagEmbedding feeds a model: sorted by length, batches of 32 padded to the longest, CLS
     /// (or, with <paramref name="mean"/>, the mean over each text's own tokens), L2.
     /// </summary>
-    public float[][] EmbedLikeFlagEmbedding(IReadOnlyList<string> texts, BertTokenizer tokenizer, int hidden, bool mean = false)
+    public float[][] EmbedLikeFlagEmbedding(IReadOnlyList<string> texts, Tokenizer.Tokenizer tokenizer, int hidden, bool mean = false)
     {
         var encodings = texts.Select(t => tokenizer.Encode(t)).ToArray();
         var order = Enumerable.Range(0, texts.Count).OrderByDescending(i => encodings[i].Length).ToArray();
@@ -40,7 +40,7 @@ internal sealed class OrtEncoder : IDisposable
         for (var first = 0; first < order.Length; first += 32)
         {
             var members = order.Skip(first).Take(32).ToArray();
-            var padded = new TokenBatch(members.Select(i => encodings[i]).ToList()).ToPadded(Padding.Longest, tokenizer.Vocabulary.PadId);
+            var padded = new TokenBatch(members.Select(i => encodings[i]).ToList()).ToPadded(Padding.Longest, tokenizer.PadId);
             var states = Run(padded);
             for (var b = 0; b < members.Length; b++)
             {

@@ -6,6 +6,7 @@ using Bge.Benchmarks;
 // BERT-base-shaped model, about two more minutes); compare --precision int8|bf16: ours at that precision beside ours
 // at fp32 and ONNX Runtime (its own int8 for int8); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
 // ort-serve [--port P] and serve-baseline [--text T] [--seconds S]: used by serve-load.sh (the server load test);
+// tokenize [--rounds N]: our SentencePiece tokenizer's tokens/s beside Microsoft.ML.Tokenizers' on the shared xlmr texts;
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
 {
@@ -31,6 +32,11 @@ if (args.Length > 0 && args[0] == "ort-serve")
 if (args.Length > 0 && args[0] == "serve-baseline")
 {
     return OrtServe.Baseline(Option("--text") ?? "I love machine learning and nlp", double.Parse(Option("--seconds") ?? "10", CultureInfo.InvariantCulture));
+}
+
+if (args.Length > 0 && args[0] == "tokenize")
+{
+    return TokenizerThroughput.Run(int.Parse(Option("--rounds") ?? "7", CultureInfo.InvariantCulture));
 }
 
 if (args.Length == 4 && args[0] == "load-probe")

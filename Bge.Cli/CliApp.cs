@@ -88,7 +88,7 @@ internal static class CliApp
 
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ModelFormatException or Bge.Core.Search.IndexFormatException or Bge.Weights.Hub.HubException or ModelProvisioningException or VocabularyException
+        catch (Exception e) when (e is ModelFormatException or Bge.Core.Search.IndexFormatException or Bge.Weights.Hub.HubException or ModelProvisioningException or TokenizerFormatException
             or InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"bge: {e.Message}");

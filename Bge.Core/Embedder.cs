@@ -23,7 +23,7 @@ public sealed class Embedder
     /// <param name="queryInstruction">The retrieval instruction for queries, or null.</param>
     /// <param name="options">Threads and warnings.</param>
     /// <param name="name">The model's name (what indexes record as the model that made them).</param>
-    public Embedder(Encoder model, BertTokenizer tokenizer, PoolingMode trainedPooling, string? queryInstruction, EmbedderOptions? options = null, string name = "unnamed")
+    public Embedder(Encoder model, Tokenizer.Tokenizer tokenizer, PoolingMode trainedPooling, string? queryInstruction, EmbedderOptions? options = null, string name = "unnamed")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -45,7 +45,7 @@ public sealed class Embedder
     public Encoder Model { get; }
 
     /// <summary>The tokenizer.</summary>
-    public BertTokenizer Tokenizer { get; }
+    public Tokenizer.Tokenizer Tokenizer { get; }
 
     /// <summary>The pooling the model was trained with, used unless a call asks for another.</summary>
     public PoolingMode TrainedPooling { get; }
@@ -67,7 +67,7 @@ public sealed class Embedder
 
     /// <summary>Loads a Hub-layout model directory (config, safetensors weights, vocabulary, pooling and instruction).</summary>
     /// <exception cref="ModelFormatException">A model file is missing, malformed or inconsistent.</exception>
-    /// <exception cref="VocabularyException">The tokenizer files are malformed.</exception>
+    /// <exception cref="TokenizerFormatException">The tokenizer files are malformed.</exception>
     /// <exception cref="ArgumentException">The <c>BGE_SIMD</c> environment variable names no SIMD width (when <see cref="EmbedderOptions.Simd"/> is null).</exception>
     public static Embedder Load(string modelDirectory, EmbedderOptions? options = null)
     {
@@ -78,10 +78,10 @@ public sealed class Embedder
             model = Encoder.Load(weights, options?.Simd, options?.Precision);
         }
 
-        var tokenizer = BertTokenizer.FromDirectory(modelDirectory, directory.ModelMaxLength);
-        if (tokenizer.Vocabulary.Count > model.Config.VocabSize)
+        var tokenizer = Bge.Tokenizer.Tokenizer.FromDirectory(modelDirectory, directory.ModelMaxLength);
+        if (tokenizer.VocabularySize > model.Config.VocabSize)
         {
-            throw new ModelFormatException(modelDirectory, $"the vocabulary has {tokenizer.Vocabulary.Count} tokens but the model's embedding table only {model.Config.VocabSize}");
+            throw new ModelFormatException(modelDirectory, $"the vocabulary has {tokenizer.VocabularySize} tokens but the model's embedding table only {model.Config.VocabSize}");
         }
 
         return new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options, directory.Name);

@@ -107,7 +107,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler schedu
             }
 
             var kept = ids.Length <= max ? ids : settings.TruncateLeft ? ids[^max..] : ids[..max];
-            return new Encoding(kept, new int[kept.Length], new (int, int)[kept.Length], kept.Length < ids.Length);
+            return new Encoding(kept, new int[kept.Length], new (int, int)[kept.Length], new bool[kept.Length], kept.Length < ids.Length);
         }
 
         var text = input.Text ?? "";
@@ -133,15 +133,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler schedu
             throw TooLong(field, whole.Length, max);
         }
 
-        if (!settings.TruncateLeft)
-        {
-            return encoding;
-        }
-
-        // [CLS] + the last max − 2 pieces + [SEP]
-        var keep = max - 2;
-        int[] Pick(int[] all) => [all[0], .. all[(all.Length - 1 - keep)..^1], all[^1]];
-        return new Encoding(Pick(whole.Ids), new int[max], [whole.Offsets[0], .. whole.Offsets[(whole.Length - 1 - keep)..^1], whole.Offsets[^1]], true);
+        return settings.TruncateLeft ? embedder.Tokenizer.Encode(text, max, TruncationSide.Left) : encoding;
     }
 
     private static ApiException TooLong(string field, int tokens, int max) =>

@@ -321,21 +321,25 @@ internal static class Routes
         pipeline.CheckBatchSize(inputs.Count, "inputs");
 
         var encodings = inputs.Select((input, i) => (pipeline.Tokenize(input, settings, inputs.Count == 1 ? "inputs" : $"inputs[{i}]"), Text: settings.Query ? pipeline.Embedder.QueryInstruction + input.Text : input.Text!)).ToList();
-        var vocabulary = pipeline.Embedder.Tokenizer.Vocabulary;
+        var tokenizer = pipeline.Embedder.Tokenizer;
         await Json(context, w =>
         {
             w.WriteStartArray();
             foreach (var (encoding, text) in encodings)
             {
                 w.WriteStartArray();
-                var (first, last) = specials ? (0, encoding.Length) : (1, encoding.Length - 1);
-                for (var t = first; t < last; t++)
+                for (var t = 0; t < encoding.Length; t++)
                 {
-                    var special = t == 0 || t == encoding.Length - 1;
+                    var special = encoding.SpecialTokensMask[t];
+                    if (special && !specials)
+                    {
+                        continue;
+                    }
+
                     var (start, end) = encoding.Offsets[t];
                     w.WriteStartObject();
                     w.WriteNumber("id", encoding.Ids[t]);
-                    w.WriteString("text", special ? vocabulary[encoding.Ids[t]] : text[start..end]);
+                    w.WriteString("text", special ? tokenizer.IdToToken(encoding.Ids[t]) : text[start..end]);
                     w.WriteBoolean("special", special);
                     w.WriteNumber("start", special ? 0 : start);
                     w.WriteNumber("stop", special ? 0 : end);

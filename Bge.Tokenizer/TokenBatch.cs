@@ -46,7 +46,7 @@ public sealed class TokenBatch
         {
             var types = typeIds?[b] ?? new int[sequence.Length];
             return types.Length == sequence.Length
-                ? new Encoding(sequence, types, new (int, int)[sequence.Length], false)
+                ? new Encoding(sequence, types, new (int, int)[sequence.Length], new bool[sequence.Length], false)
                 : throw new ArgumentException($"sequence {b} has {sequence.Length} ids but {types.Length} type ids", nameof(typeIds));
         }).ToList());
     }

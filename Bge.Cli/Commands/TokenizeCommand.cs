@@ -4,7 +4,11 @@ using Bge.Tokenizer;
 
 namespace Bge.Cli.Commands;
 
-/// <summary><c>bge tokenize</c>: one JSON array of token ids per input text, in input order.</summary>
+/// <summary>
+/// <c>bge tokenize</c>: one JSON array of token ids per input text, in input order, special tokens included; with
+/// <c>--pairs</c>, one <c>{"ids", "type_ids"}</c> (or Hugging Face's <c>{"error"}</c>) per (query, passage) pair. The
+/// model directory may hold only tokenizer files.
+/// </summary>
 internal static class TokenizeCommand
 {
     public static Command Create()
@@ -15,12 +19,33 @@ internal static class TokenizeCommand
         input.Required = true;
         var format = CommonOptions.InputFormat();
         var output = CommonOptions.Output();
-        var command = new Command("tokenize", "Write the token ids of each input text as a JSON array per line.") { model, maxLength, input, format, output };
+        var pairs = new Option<bool>("--pairs")
+        {
+            Description = "Each input line is a pair, {\"query\": …, \"passage\": …} or [first, second] (jsonl); print {\"ids\", \"type_ids\"} or {\"error\"} per pair.",
+        };
+        var truncation = new Option<string>("--truncation")
+        {
+            Description = "How a pair too long is cut: longest_first (the longer side first) or only_second.",
+            DefaultValueFactory = _ => "longest_first",
+        };
+        truncation.AcceptOnlyFromAmong("longest_first", "only_second");
+        var command = new Command("tokenize", "Write the token ids of each input text as a JSON array per line.") { model, maxLength, input, format, output, pairs, truncation };
         command.SetAction(parse =>
         {
             var directory = ModelResolver.Create().Resolve(parse.GetValue(model));
-            var tokenizer = BertTokenizer.FromDirectory(directory);
+            var tokenizer = Tokenizer.Tokenizer.FromDirectory(directory);
             using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
+            if (parse.GetValue(pairs))
+            {
+                var strategy = parse.GetValue(truncation) == "only_second" ? TruncationStrategy.OnlySecond : TruncationStrategy.LongestFirst;
+                foreach (var (first, second) in ReadPairs(parse.GetValue(input)!))
+                {
+                    writer.WriteLine(PairLine(tokenizer, first, second, parse.GetValue(maxLength), strategy));
+                }
+
+                return 0;
+            }
+
             foreach (var text in TextFiles.Read(parse.GetValue(input)!, parse.GetValue(format)!))
             {
                 writer.WriteLine(JsonSerializer.Serialize(tokenizer.Encode(text, parse.GetValue(maxLength)).Ids, CliJsonContext.Default.Int32Array));
@@ -30,4 +55,72 @@ internal static class TokenizeCommand
         });
         return command;
     }
+
+    private static string PairLine(Tokenizer.Tokenizer tokenizer, string first, string second, int? maxLength, TruncationStrategy strategy)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            try
+            {
+                var encoding = tokenizer.EncodePair(first, second, maxLength, strategy);
+                json.WriteStartArray("ids");
+                foreach (var id in encoding.Ids)
+                {
+                    json.WriteNumberValue(id);
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("type_ids");
+                foreach (var type in encoding.TypeIds)
+                {
+                    json.WriteNumberValue(type);
+                }
+
+                json.WriteEndArray();
+            }
+            catch (TruncationException e)
+            {
+                json.WriteString("error", e.Message);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static IEnumerable<(string First, string Second)> ReadPairs(string path)
+    {
+        var number = 0;
+        foreach (var line in TextFiles.Read(path, "text"))
+        {
+            number++;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            (string?, string?) pair;
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                var root = document.RootElement;
+                pair = root.ValueKind == JsonValueKind.Array && root.GetArrayLength() == 2 ? (root[0].GetString(), root[1].GetString())
+                    : root.ValueKind == JsonValueKind.Object ? (Field(root, "query"), Field(root, "passage"))
+                    : (null, null);
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                throw new InvalidDataException($"{path}:{number}: not a JSON pair ({e.Message})", e);
+            }
+
+            yield return pair is (string first, string second) ? (first, second)
+                : throw new InvalidDataException($"{path}:{number}: a pair is {{\"query\": string, \"passage\": string}} or [string, string]");
+        }
+    }
+
+    private static string? Field(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }

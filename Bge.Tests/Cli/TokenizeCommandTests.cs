@@ -34,6 +34,56 @@ public sealed class TokenizeCommandTests
         }
     }
 
+    [TestCase("tokenizer.json")]
+    [TestCase("sentencepiece.bpe.model")]
+    public void ADirectoryOfTokenizerFilesAloneGivesXlmrIdsForTextsAndPairs(string tokenizerFile)
+    {
+        var xlmr = Path.Combine(TestPaths.Shared, "golden", "xlmr");
+        var dir = Directory.CreateTempSubdirectory("bge-cli-xlmr-").FullName;
+        try
+        {
+            foreach (var name in new[] { tokenizerFile, "tokenizer_config.json", "special_tokens_map.json" })
+            {
+                File.Copy(Path.Combine(xlmr, name), Path.Combine(dir, name));
+            }
+
+            var golden = File.ReadLines(Path.Combine(xlmr, "tokens.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            var input = Path.Combine(dir, "in.jsonl");
+            var output = Path.Combine(dir, "out.jsonl");
+            File.WriteAllLines(input, golden.Select(g => JsonSerializer.Serialize(g.GetProperty("text").GetString())));
+            Assert.That(CliApp.Run(["tokenize", "--model", dir, "--input", input, "--input-format", "jsonl", "--max-length", "128", "--output", output]), Is.Zero);
+            var lines = File.ReadAllLines(output);
+            Assert.That(lines, Has.Length.EqualTo(golden.Count));
+            for (var i = 0; i < golden.Count; i++)
+            {
+                Assert.That(JsonSerializer.Deserialize<int[]>(lines[i]), Is.EqualTo(golden[i].GetProperty("ids_128").EnumerateArray().Select(x => x.GetInt32())), $"line {i + 1}");
+            }
+
+            var pairs = File.ReadLines(Path.Combine(xlmr, "pairs.jsonl")).Take(15).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            File.WriteAllLines(input, pairs.Select(p => JsonSerializer.Serialize(new Dictionary<string, string> { ["query"] = p.GetProperty("query").GetString()!, ["passage"] = p.GetProperty("passage").GetString()! })));
+            Assert.That(CliApp.Run(["tokenize", "--model", dir, "--pairs", "--input", input, "--input-format", "jsonl", "--max-length", "128", "--truncation", "only_second", "--output", output]), Is.Zero);
+            lines = File.ReadAllLines(output);
+            Assert.That(lines, Has.Length.EqualTo(pairs.Count));
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                var expected = pairs[i].GetProperty("128_only_second");
+                var got = JsonDocument.Parse(lines[i]).RootElement;
+                if (expected.TryGetProperty("error", out _))
+                {
+                    Assert.That(got.GetProperty("error").GetString(), Does.StartWith("Truncation error: Sequence to truncate too short to respect the provided max_length"), $"pair {i + 1}");
+                    continue;
+                }
+
+                Assert.That(got.GetProperty("ids").GetRawText(), Is.EqualTo(expected.GetProperty("ids").GetRawText()), $"pair {i + 1}");
+                Assert.That(got.GetProperty("type_ids").GetRawText(), Is.EqualTo(expected.GetProperty("type_ids").GetRawText()), $"pair {i + 1}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test]
     public void AMissingModelDirectoryGivesAClearErrorAndExitCode()
     {

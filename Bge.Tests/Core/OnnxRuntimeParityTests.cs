@@ -51,7 +51,7 @@ public sealed class OnnxRuntimeParityTests
         foreach (var texts in batches)
         {
             var batch = embedder.Tokenizer.EncodeBatch(texts);
-            var padded = batch.ToPadded(Padding.Longest, embedder.Tokenizer.Vocabulary.PadId);
+            var padded = batch.ToPadded(Padding.Longest, embedder.Tokenizer.PadId);
             var reference = RunOnnx(session, padded);
             var ours = embedder.Model.Forward(batch, 2);
             var oursPadded = ours.ToPadded(out var sequenceLength);

@@ -102,7 +102,7 @@ public sealed class StressTests
 
             var vocab = Path.Combine(directory, "vocab.txt");
             File.WriteAllLines(vocab, File.ReadAllLines(vocab).Select(l => l == "[SEP]" ? "[unused-sep]" : l));
-            var e = Assert.Throws<VocabularyException>(() => Embedder.Load(directory));
+            var e = Assert.Throws<TokenizerFormatException>(() => Embedder.Load(directory));
             Assert.That(e!.Message, Does.Contain("[SEP]").And.Contain("vocab.txt"));
         }
         finally

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using Bge.Tokenizer;
+using Bge.Tokenizer.Normalizers;
 
 namespace Bge.Tests.Tokenizer;
 

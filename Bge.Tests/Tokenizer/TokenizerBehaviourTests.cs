@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using System.Text;
 using Bge.Tokenizer;
+using Bge.Tokenizer.Models;
 
 namespace Bge.Tests.Tokenizer;
 
+using Tokenizer = Bge.Tokenizer.Tokenizer;
+
 public sealed class TokenizerBehaviourTests
 {
-    private static readonly Lazy<BertTokenizer> Shared = new(() => BertTokenizer.FromDirectory(TestPaths.Arctic));
+    private static readonly Lazy<Tokenizer> Shared = new(() => Tokenizer.FromDirectory(TestPaths.Arctic));
 
-    private static BertTokenizer Tokenizer => Shared.Value;
+    private static Tokenizer Bert => Shared.Value;
 
     private static string RandomText(Random random, int length)
     {
@@ -37,13 +40,13 @@ public sealed class TokenizerBehaviourTests
         {
             var text = RandomText(random, random.Next(0, 300));
             var maxLength = random.Next(3, 80);
-            var encoding = Tokenizer.Encode(text, maxLength);
-            Assert.That(encoding.Ids[0], Is.EqualTo(Tokenizer.Vocabulary.ClsId));
-            Assert.That(encoding.Ids[^1], Is.EqualTo(Tokenizer.Vocabulary.SepId));
+            var encoding = Bert.Encode(text, maxLength);
+            Assert.That(encoding.Ids[0], Is.EqualTo(Id("[CLS]")));
+            Assert.That(encoding.Ids[^1], Is.EqualTo(Id("[SEP]")));
             Assert.That(encoding.Length, Is.LessThanOrEqualTo(maxLength));
-            Assert.That(encoding.Ids, Has.All.InRange(0, Tokenizer.Vocabulary.Count - 1));
+            Assert.That(encoding.Ids, Has.All.InRange(0, Bert.VocabularySize - 1));
             Assert.That(encoding.Offsets.Skip(1).SkipLast(1), Has.All.Matches<(int Start, int End)>(o => o.Start >= 0 && o.Start < o.End && o.End <= text.Length));
-            var full = Tokenizer.Encode(text, 100_000);
+            var full = Bert.Encode(text, 100_000);
             Assert.That(encoding.Ids[..^1], Is.EqualTo(full.Ids.Take(encoding.Length - 1)), "early stop gives the prefix of the full tokenization");
             Assert.That(encoding.Truncated, Is.EqualTo(full.Length > maxLength));
         }
@@ -58,8 +61,8 @@ public sealed class TokenizerBehaviourTests
             var words = Enumerable.Range(0, random.Next(1, 12))
                 .Select(_ => new string(Enumerable.Range(0, random.Next(1, 15)).Select(_ => (char)(random.Next(2) == 0 ? random.Next('a', 'z' + 1) : random.Next('A', 'Z' + 1))).ToArray()))
                 .ToList();
-            var ids = Tokenizer.Encode(string.Join(' ', words)).Ids;
-            Assert.That(Tokenizer.Decode(ids), Is.EqualTo(string.Join(' ', words).ToLowerInvariant()));
+            var ids = Bert.Encode(string.Join(' ', words)).Ids;
+            Assert.That(Bert.Decode(ids), Is.EqualTo(string.Join(' ', words).ToLowerInvariant()));
         }
     }
 
@@ -67,7 +70,7 @@ public sealed class TokenizerBehaviourTests
     public void OffsetsPointAtTheOriginalText()
     {
         const string text = "Héllo, WORLD! [SEP] embeddings";
-        var encoding = Tokenizer.Encode(text);
+        var encoding = Bert.Encode(text);
         var pieces = encoding.Offsets.Skip(1).SkipLast(1).Select(o => text[o.Start..o.End]).ToList();
         Assert.That(pieces, Is.EqualTo(new[] { "Héllo", ",", "WORLD", "!", "[SEP]", "em", "bed", "ding", "s" }));
         Assert.That(encoding.Offsets[0], Is.EqualTo((0, 0)));
@@ -76,12 +79,11 @@ public sealed class TokenizerBehaviourTests
     [Test]
     public void SpecialTokenTextIsMatchedCaseSensitivelyBeforeNormalizing()
     {
-        var vocab = Tokenizer.Vocabulary;
-        Assert.That(Tokenizer.Encode("a[MASK]b").Ids, Is.EqualTo(new[] { vocab.ClsId, Id("a"), vocab.MaskId, Id("b"), vocab.SepId }));
-        Assert.That(Tokenizer.Encode("[mask]").Ids, Is.EqualTo(new[] { vocab.ClsId, Id("["), Id("mask"), Id("]"), vocab.SepId }));
+                Assert.That(Bert.Encode("a[MASK]b").Ids, Is.EqualTo(new[] { Id("[CLS]"), Id("a"), Id("[MASK]"), Id("b"), Id("[SEP]") }));
+        Assert.That(Bert.Encode("[mask]").Ids, Is.EqualTo(new[] { Id("[CLS]"), Id("["), Id("mask"), Id("]"), Id("[SEP]") }));
     }
 
-    private static int Id(string token) => Tokenizer.Vocabulary.TryGetId(token, out var id) ? id : throw new KeyNotFoundException(token);
+    private static int Id(string token) => Bert.TokenToId(token) ?? throw new KeyNotFoundException(token);
 
     // Hugging Face's own truncation cases (tokenizers/src/utils/truncation.rs), budget 7.
     [TestCase(0, 8, 0, 7)]
@@ -93,28 +95,27 @@ public sealed class TokenizerBehaviourTests
     [TestCase(8, 8, 3, 4)]
     [TestCase(2, 4, 2, 4)]
     public void PairsUseLongestFirstTruncation(int n1, int n2, int e1, int e2) =>
-        Assert.That(BertTokenizer.LongestFirst(n1, n2, 7), Is.EqualTo((e1, e2)));
+        Assert.That(Tokenizer.LongestFirst(n1, n2, 7), Is.EqualTo((e1, e2)));
 
     [Test]
     public void PairsGetTypeIdsAndSeparators()
     {
-        var encoding = Tokenizer.EncodePair("I love nlp", "embedding");
-        var v = Tokenizer.Vocabulary;
-        Assert.That(encoding.Ids, Is.EqualTo(new[] { v.ClsId, 1045, 2293, 17953, 2361, v.SepId, 7861, 8270, 4667, v.SepId }));
+        var encoding = Bert.EncodePair("I love nlp", "embedding");
+                Assert.That(encoding.Ids, Is.EqualTo(new[] { Id("[CLS]"), 1045, 2293, 17953, 2361, Id("[SEP]"), 7861, 8270, 4667, Id("[SEP]") }));
         Assert.That(encoding.TypeIds, Is.EqualTo(new[] { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1 }));
-        var cut = Tokenizer.EncodePair(string.Join(' ', Enumerable.Repeat("word", 400)), string.Join(' ', Enumerable.Repeat("word", 300)));
+        var cut = Bert.EncodePair(string.Join(' ', Enumerable.Repeat("word", 400)), string.Join(' ', Enumerable.Repeat("word", 300)));
         Assert.That(cut.Length, Is.EqualTo(512));
         // Budget 509: both sides exceed half, so the first (longer) side gets 255 and the second 254, plus its [SEP].
         Assert.That(cut.TypeIds.Count(t => t == 1), Is.EqualTo(254 + 1));
-        Assert.That(cut.Ids[256], Is.EqualTo(v.SepId));
+        Assert.That(cut.Ids[256], Is.EqualTo(Id("[SEP]")));
     }
 
     [Test]
     public void BatchesPackAndPad()
     {
-        var batch = Tokenizer.EncodeBatch(["embedding", "I love machine learning and nlp", ""]);
+        var batch = Bert.EncodeBatch(["embedding", "I love machine learning and nlp", ""]);
         Assert.That(batch.SequenceStarts, Is.EqualTo(new[] { 0, 5, 14, 16 }));
-        var padded = batch.ToPadded(Padding.Longest, Tokenizer.Vocabulary.PadId);
+        var padded = batch.ToPadded(Padding.Longest, Bert.PadId);
         Assert.That((padded.BatchSize, padded.SequenceLength), Is.EqualTo((3, 9)));
         Assert.That(padded.InputIds[..9], Is.EqualTo(new[] { 101, 7861, 8270, 4667, 102, 0, 0, 0, 0 }));
         Assert.That(padded.AttentionMask[18..], Is.EqualTo(new[] { 1, 1, 0, 0, 0, 0, 0, 0, 0 }));
@@ -128,12 +129,12 @@ public sealed class TokenizerBehaviourTests
     {
         var megabyte = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 1_000_000 / 45));
         var watch = Stopwatch.StartNew();
-        var encoding = Tokenizer.Encode(megabyte);
+        var encoding = Bert.Encode(megabyte);
         Assert.That(encoding.Length, Is.EqualTo(512));
         Assert.That(encoding.Truncated, Is.True);
-        var pieces = Tokenizer.Tokenize(megabyte);
+        var pieces = Bert.Tokenize(megabyte);
         Assert.That(pieces, Has.Count.EqualTo(10 * (1_000_000 / 45)));
-        Assert.That(Tokenizer.Encode(new string('a', 5_000_000)).Ids, Is.EqualTo(new[] { 101, Tokenizer.Vocabulary.UnkId, 102 }));
+        Assert.That(Bert.Encode(new string('a', 5_000_000)).Ids, Is.EqualTo(new[] { 101, Id("[UNK]"), 102 }));
         TestContext.Out.WriteLine($"1 MB text: {watch.ElapsedMilliseconds} ms for one truncated encode, one full tokenize and a 5M-char word");
     }
 
@@ -141,16 +142,16 @@ public sealed class TokenizerBehaviourTests
     [TestCase("\uFEFF[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello")]
     public void VocabularyReadsCrlfLfAndBom(string text)
     {
-        var vocab = Vocabulary.Parse(System.Text.Encoding.UTF8.GetBytes(text), "vocab.txt");
-        Assert.That(vocab.Count, Is.EqualTo(5));
-        Assert.That(vocab.TryGetId("hello", out var id) && id == 4, Is.True);
-        Assert.That(vocab.PadId, Is.EqualTo(0));
+        var tokenizer = Tokenizer.WordPieceTokenizer(WordPieceVocabulary.Parse(System.Text.Encoding.UTF8.GetBytes(text), "vocab.txt"), true, 512, "vocab.txt");
+        Assert.That(tokenizer.VocabularySize, Is.EqualTo(5));
+        Assert.That(tokenizer.TokenToId("hello"), Is.EqualTo(4));
+        Assert.That(tokenizer.PadId, Is.EqualTo(0));
     }
 
     [Test]
     public void AVocabularyWithoutClsIsRefused()
     {
-        var error = Assert.Throws<VocabularyException>(() => Vocabulary.Parse("[PAD]\n[UNK]\n[SEP]\n"u8, "v.txt"));
+        var error = Assert.Throws<TokenizerFormatException>(() => Tokenizer.WordPieceTokenizer(WordPieceVocabulary.Parse("[PAD]\n[UNK]\n[SEP]\n"u8, "v.txt"), true, 512, "v.txt"));
         Assert.That(error!.Message, Does.Contain("[CLS]").And.Contain("v.txt"));
     }
 
@@ -163,9 +164,11 @@ public sealed class TokenizerBehaviourTests
             File.WriteAllText(Path.Combine(dir, "tokenizer.json"), """
                 {"normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": false},
                  "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
-                           "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "Hello": 4, "hello": 5, "##s": 6, "é": 7}}}
+                           "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "Hello": 4, "hello": 5, "##s": 6, "é": 7}},
+                 "pre_tokenizer": {"type": "BertPreTokenizer"},
+                 "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]}}
                 """);
-            var cased = BertTokenizer.FromDirectory(dir);
+            var cased = Tokenizer.FromDirectory(dir);
             Assert.That(cased.Encode("Hello hellos é").Ids, Is.EqualTo(new[] { 2, 4, 5, 6, 7, 3 }));
         }
         finally

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Bge.Formats;
 
 namespace Bge.Weights.Onnx;
 
@@ -181,7 +182,19 @@ public sealed class OnnxGraph
     public static OnnxGraph Parse(byte[] model, string source)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var reader = new ProtoReader(model, 0, model.Length, source);
+        try
+        {
+            return ParseProto(model, source);
+        }
+        catch (ProtoFormatException e)
+        {
+            throw new ModelFormatException(source, e.Reason, offset: e.Offset, innerException: e);
+        }
+    }
+
+    private static OnnxGraph ParseProto(byte[] model, string source)
+    {
+        var reader = new ProtoReader(model, 0, model.Length);
         ProtoReader? graph = null;
         while (reader.TryReadTag(out var field, out var wire))
         {

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Bge.Weights.Onnx;
+namespace Bge.Formats;
 
 /// <summary>Protocol-buffer wire types.</summary>
 internal enum WireType
@@ -15,21 +15,20 @@ internal enum WireType
 
 /// <summary>
 /// A minimal, bounds-checked protobuf reader over a window of a byte array. Every read is checked against the
-/// window, so a corrupt file ends in <see cref="ModelFormatException"/> naming the offset, never an out-of-range read.
+/// window, so a corrupt file ends in <see cref="ProtoFormatException"/> naming the offset, never an out-of-range read;
+/// each assembly that compiles this file wraps that in its own typed exception, which names the file.
 /// </summary>
 internal struct ProtoReader
 {
     private readonly byte[] _buffer;
     private readonly int _end;
-    private readonly string _file;
     private int _position;
 
-    public ProtoReader(byte[] buffer, int start, int end, string file)
+    public ProtoReader(byte[] buffer, int start, int end)
     {
         _buffer = buffer;
         _position = start;
         _end = end;
-        _file = file;
     }
 
     public readonly int Position => _position;
@@ -109,7 +108,7 @@ internal struct ProtoReader
     public ProtoReader ReadMessage()
     {
         var (start, end) = ReadLengthDelimited();
-        return new ProtoReader(_buffer, start, end, _file);
+        return new ProtoReader(_buffer, start, end);
     }
 
     public string ReadString()
@@ -165,5 +164,15 @@ internal struct ProtoReader
         }
     }
 
-    public readonly ModelFormatException Error(string message, int offset) => new(_file, message, offset: offset);
+    public static ProtoFormatException Error(string message, int offset) => new(message, offset);
+}
+
+/// <summary>Bytes that are not the protobuf message expected; <see cref="Offset"/> is where reading failed.</summary>
+internal sealed class ProtoFormatException(string message, long offset) : FormatException($"{message} at byte {offset}")
+{
+    /// <summary>The byte offset where the message stops making sense.</summary>
+    public long Offset { get; } = offset;
+
+    /// <summary>What is wrong, without the offset.</summary>
+    public string Reason { get; } = message;
 }

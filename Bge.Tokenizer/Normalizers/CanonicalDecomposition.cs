@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Bge.Tokenizer;
+namespace Bge.Tokenizer.Normalizers;
 
 /// <summary>
 /// Unicode canonical decompositions as data, so stripping accents needs no ICU: the full (recursive) canonical
@@ -10,7 +10,7 @@ namespace Bge.Tokenizer;
 /// globalization mode (no ICU, as Native AOT's default template and many containers set it) therefore tokenizes
 /// accented text exactly as one with ICU.
 /// </summary>
-public static class CanonicalDecomposition
+internal static class CanonicalDecomposition
 {
     /// <summary>The Unicode version of the table.</summary>
     public const string UnicodeVersion = "15.0";

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Bge.Reference;
+using Microsoft.ML.Tokenizers;
+
+namespace Bge.Benchmarks;
+
+/// <summary>
+/// <c>tokenize</c>: tokens per second of our SentencePiece Unigram tokenizer beside Microsoft.ML.Tokenizers' on the
+/// same sentencepiece.bpe.model and the texts of the shared golden/xlmr/tokens.jsonl (28 scripts, edge cases, two
+/// long texts), in alternating rounds on one thread; medians, and bytes allocated per token.
+/// </summary>
+internal static class TokenizerThroughput
+{
+    public static int Run(int rounds)
+    {
+        var folder = Path.Combine(RepositoryPaths.Shared, "golden", "xlmr");
+        var model = Path.Combine(folder, "sentencepiece.bpe.model");
+        var texts = File.ReadLines(Path.Combine(folder, "tokens.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!)
+            .ToArray();
+        var ours = Bge.Tokenizer.Tokenizer.FromSentencePieceModel(model);
+        SentencePieceTokenizer theirs;
+        using (var stream = File.OpenRead(model))
+        {
+            theirs = SentencePieceTokenizer.Create(stream, false, false);
+        }
+
+        var agree = texts.Count(t => ours.Encode(t, int.MaxValue).Ids[1..^1].SequenceEqual(theirs.EncodeToIds(t, false, false, true, true).Select(Fairseq)));
+        Console.WriteLine($"{texts.Length} texts, {texts.Sum(t => t.Length):N0} UTF-16 chars; ids equal to ML.Tokenizers' (fairseq-shifted) on {agree} texts");
+
+        long OursPass() => texts.Sum(t => (long)ours.Encode(t, int.MaxValue).Length);
+        long TheirsPass() => texts.Sum(t => (long)theirs.EncodeToIds(t, false, false, true, true).Count);
+        OursPass();
+        TheirsPass();
+        var oursRates = new List<double>();
+        var theirsRates = new List<double>();
+        var oursBytes = new List<double>();
+        var theirsBytes = new List<double>();
+        for (var r = 0; r < rounds; r++)
+        {
+            Measure(OursPass, oursRates, oursBytes);
+            Measure(TheirsPass, theirsRates, theirsBytes);
+        }
+
+        var ourOutput = 4 + 4 + 8 + 1; // ids, type ids, offsets, special mask: the result itself
+        Console.WriteLine($"{"",-26} {"tokens/s (median)",18} {"bytes/token",12}");
+        Console.WriteLine($"{"Bge (Encode)",-26} {Median(oursRates),18:N0} {Median(oursBytes),12:F1}   (of which {ourOutput} B/token are the Encoding's own arrays)");
+        Console.WriteLine($"{"ML.Tokenizers 3.0 (EncodeToIds)",-26} {Median(theirsRates),18:N0} {Median(theirsBytes),12:F1}");
+        Console.WriteLine($"ratio {Median(oursRates) / Median(theirsRates):F2}x over {rounds} alternating rounds, 1 thread");
+        return 0;
+    }
+
+    private static int Fairseq(int spmId) => spmId == 0 ? 3 : spmId + 1;
+
+    private static void Measure(Func<long> pass, List<double> rates, List<double> bytesPerToken)
+    {
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var watch = Stopwatch.StartNew();
+        var tokens = 0L;
+        var passes = 0;
+        while (watch.Elapsed.TotalSeconds < 1 || passes == 0)
+        {
+            tokens += pass();
+            passes++;
+        }
+
+        rates.Add(tokens / watch.Elapsed.TotalSeconds);
+        bytesPerToken.Add((GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)tokens);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+}

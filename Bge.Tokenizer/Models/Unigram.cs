@@ -1,0 +1,182 @@
+using System.Text;
+using Bge.Tokenizer.Pipeline;
+
+namespace Bge.Tokenizer.Models;
+
+/// <summary>
+/// sentencepiece's Unigram model as Hugging Face runs it: the segmentation of a word with the highest total piece
+/// score (Viterbi, scores summed in double), a code point no piece covers scored <c>min_score − 10</c> and given the
+/// unknown id, and consecutive unknown code points fused into one unknown token.
+/// </summary>
+internal sealed class Unigram : ITokenModel
+{
+    private const double UnknownPenalty = 10.0;
+
+    [ThreadStatic]
+    private static Lattice? _lattice;
+
+    private readonly string[] _pieces;
+    private readonly double[] _scores;
+    private readonly PieceTrie _trie;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _ids;
+    private readonly double _unknownScore;
+
+    /// <summary>Builds the model.</summary>
+    /// <param name="pieces">Piece text by id.</param>
+    /// <param name="scores">Piece log-probability by id.</param>
+    /// <param name="unknownId">The unknown piece's id.</param>
+    public Unigram(IReadOnlyList<string> pieces, IReadOnlyList<double> scores, int unknownId)
+    {
+        _pieces = [.. pieces];
+        _scores = [.. scores];
+        UnknownId = unknownId;
+        _trie = new PieceTrie(_pieces);
+        var ids = new Dictionary<string, int>(_pieces.Length, StringComparer.Ordinal);
+        for (var id = 0; id < _pieces.Length; id++)
+        {
+            ids[_pieces[id]] = id;
+        }
+
+        _ids = ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        _unknownScore = (_scores.Length == 0 ? 0 : _scores.Min()) - UnknownPenalty;
+    }
+
+    public int Count => _pieces.Length;
+
+    public int UnknownId { get; }
+
+    public int WordCapacity => int.MaxValue;
+
+    public void Tokenize(WordBuffer word, TokenList into)
+    {
+        var chars = word.Chars;
+        var n = chars.Length;
+        var lattice = _lattice ??= new Lattice();
+        lattice.Reset(n);
+        var score = lattice.Score;
+        var from = lattice.From;
+        var ids = lattice.Id;
+        for (var start = 0; start < n;)
+        {
+            var width = char.IsHighSurrogate(chars[start]) && start + 1 < n && char.IsLowSurrogate(chars[start + 1]) ? 2 : 1;
+            var reached = score[start];
+            var single = false;
+            var node = _trie.Root(chars[start]);
+            for (var end = start + 1; node >= 0; end++)
+            {
+                var id = _trie.Value(node);
+                if (id >= 0)
+                {
+                    var candidate = reached + _scores[id];
+                    if (from[end] < 0 || candidate > score[end])
+                    {
+                        score[end] = candidate;
+                        from[end] = start;
+                        ids[end] = id;
+                    }
+
+                    single |= end - start == width;
+                }
+
+                node = end < n ? _trie.Child(node, chars[end]) : -1;
+            }
+
+            if (!single)
+            {
+                var candidate = reached + _unknownScore;
+                if (from[start + width] < 0 || candidate > score[start + width])
+                {
+                    score[start + width] = candidate;
+                    from[start + width] = start;
+                    ids[start + width] = UnknownId;
+                }
+            }
+
+            start += width;
+        }
+
+        Emit(word, lattice, into);
+    }
+
+    public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
+
+    public bool TryGetId(ReadOnlySpan<char> token, out int id) => _ids.TryGetValue(token, out id);
+
+    public string Decode(IEnumerable<string> pieces)
+    {
+        var text = new StringBuilder();
+        foreach (var piece in pieces)
+        {
+            text.Append(piece);
+        }
+
+        text.Replace(PreTokenizers.Metaspace.DefaultReplacement, ' ');
+        return text.Length > 0 && text[0] == ' ' ? text.ToString(1, text.Length - 1) : text.ToString();
+    }
+
+    /// <summary>Walks the best path back from the end, then appends it forwards, fusing runs of unknown pieces.</summary>
+    private void Emit(WordBuffer word, Lattice lattice, TokenList into)
+    {
+        var path = lattice.Path;
+        var count = 0;
+        for (var end = word.Length; end > 0; end = lattice.From[end])
+        {
+            path[count++] = end;
+        }
+
+        var runStart = -1;
+        var runEnd = -1;
+        for (var k = count - 1; k >= 0; k--)
+        {
+            var end = path[k];
+            var start = lattice.From[end];
+            var id = lattice.Id[end];
+            if (id == UnknownId)
+            {
+                runStart = runStart < 0 ? start : runStart;
+                runEnd = end;
+                continue;
+            }
+
+            if (runStart >= 0)
+            {
+                into.Add(UnknownId, word.From(runStart), word.To(runEnd - 1));
+                runStart = -1;
+            }
+
+            into.Add(id, word.From(start), word.To(end - 1));
+        }
+
+        if (runStart >= 0)
+        {
+            into.Add(UnknownId, word.From(runStart), word.To(runEnd - 1));
+        }
+    }
+
+    /// <summary>Per-thread Viterbi arrays, grown to the longest word seen.</summary>
+    private sealed class Lattice
+    {
+        public double[] Score { get; private set; } = new double[64];
+
+        public int[] From { get; private set; } = new int[64];
+
+        public int[] Id { get; private set; } = new int[64];
+
+        public int[] Path { get; private set; } = new int[64];
+
+        public void Reset(int length)
+        {
+            if (length + 1 > Score.Length)
+            {
+                var size = Math.Max(length + 1, 2 * Score.Length);
+                Score = new double[size];
+                From = new int[size];
+                Id = new int[size];
+                Path = new int[size];
+            }
+
+            Score[0] = 0;
+            From.AsSpan(0, length + 1).Fill(-1);
+        }
+    }
+}
