@@ -141,4 +141,27 @@ public sealed class XlmRobertaGoldenTests
         var typed = Assert.Throws<ArgumentException>(() => encoder.Forward(TokenBatch.FromIds([[0, 5, 2]], [[0, 1, 1]])));
         Assert.That(typed!.Message, Does.Contain("token type 1 is outside 0..0"));
     }
+
+    /// <summary>Text in, vector out through Embedder.Load: the directory picks the Unigram tokenizer and the family; default length is the model's 8,192.</summary>
+    [TestCase("xlmr-m3-tiny")]
+    [TestCase("xlmr-m3-tiny-pt")]
+    public void TheEmbedderGivesTheReferenceVectorsFromTexts(string folder)
+    {
+        var embedder = Embedder.Load(Path.Combine(ModelsFolder, folder), new EmbedderOptions { Warning = _ => { } });
+        Assert.That(embedder.MaxLength, Is.EqualTo(8192));
+        var expected = ReadExpected();
+        var dense = embedder.Encode([.. expected.Select(e => e.Text)]);
+        var mean = embedder.Encode([.. expected.Select(e => e.Text)], new EncodeOptions { Pooling = PoolingMode.Mean });
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.That(embedder.Tokenizer.Encode(expected[i].Text).Ids, Is.EqualTo(expected[i].Ids), $"text {i}: ids");
+            foreach (var (ours, reference) in new[] { (dense.RowArray(i), expected[i].Dense), (mean.RowArray(i), expected[i].Mean) })
+            {
+                var (cosine, maxAbs) = GoldenEmbeddingTests.Compare(ours, reference);
+                Assert.That(cosine, Is.GreaterThanOrEqualTo(0.99999), $"text {i}");
+                Assert.That(maxAbs, Is.LessThanOrEqualTo(1e-4), $"text {i}");
+            }
+        }
+    }
 }
+
