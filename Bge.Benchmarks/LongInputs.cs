@@ -168,17 +168,20 @@ internal static class LongInputs
     }
 
     /// <summary>
-    /// The attention kernel alone at each length: one layer's 12 heads of one sequence spread over
-    /// <paramref name="threads"/> as the model spreads them, the median of <paramref name="repeats"/> after one warm-up.
+    /// The attention kernel alone at each length and key tile: one layer's 12 heads of one sequence spread over
+    /// <paramref name="threads"/> as the model spreads them. The tiles' runs interleave (one of each per round), so a
+    /// neighbour's load falls on all of them alike; medians of <paramref name="repeats"/> rounds after a warm-up, of
+    /// the wall clock and of the process's CPU time (steadier than the wall clock when other processes share the CPUs).
     /// </summary>
-    public static int Kernel(int threads, int repeats, int[] lengths)
+    public static int Kernel(int threads, int repeats, int[] lengths, int[] tiles)
     {
         var (hidden, heads) = (Config.HiddenSize, Config.NumAttentionHeads);
         var d = hidden / heads;
         var simd = Simd.Default;
-        Console.WriteLine($"attention kernel, {heads} heads × {d}, {threads} threads, {Simd.Describe(simd)}, {Compare.CpuName()}; median of {repeats}");
-        Console.WriteLine("| tokens | ms per layer | GFLOP/s (4·T²·H) | scratch per head KB |");
-        Console.WriteLine("|---:|---:|---:|---:|");
+        Console.WriteLine($"attention kernel, {heads} heads × {d}, {threads} threads, {Simd.Describe(simd)}, {Compare.CpuName()}; medians of {repeats} interleaved rounds");
+        Console.WriteLine("| tokens | key tile | wall ms per layer | CPU ms per layer | GFLOP/s (4·T²·H per wall s) | scratch per head KB |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        using var self = Process.GetCurrentProcess();
         foreach (var length in lengths)
         {
             var random = new Random(length);
@@ -190,26 +193,38 @@ internal static class LongInputs
 
             var context = new float[length * hidden];
             var scale = 1f / MathF.Sqrt(d);
-            void Layer() => WorkerTeam.For(heads, threads, head =>
+            var variants = tiles.Select(tile => (Name: tile.ToString(CultureInfo.InvariantCulture), Scratch: Attention.ScratchSize(length, d, tile), Run: (Action<float[], int>)((scratch, head) =>
+                Attention.HeadWithKeyTile(qkv, 3 * hidden, head * d, hidden + (head * d), (2 * hidden) + (head * d), length, d, scale, context, hidden, head * d, scratch, simd, tile)))).ToList();
+            var wall = variants.Select(_ => new double[repeats]).ToArray();
+            var cpu = variants.Select(_ => new double[repeats]).ToArray();
+            for (var r = -1; r < repeats; r++)
             {
-                var scratch = ArrayPool<float>.Shared.Rent(Attention.ScratchSize(length, d));
-                Attention.Head(qkv, 3 * hidden, head * d, hidden + (head * d), (2 * hidden) + (head * d), length, d, scale, context, hidden, head * d, scratch, simd);
-                ArrayPool<float>.Shared.Return(scratch);
-            });
-
-            Layer();
-            var times = new double[repeats];
-            for (var r = 0; r < repeats; r++)
-            {
-                var clock = Stopwatch.StartNew();
-                Layer();
-                times[r] = clock.Elapsed.TotalMilliseconds;
+                for (var v = 0; v < variants.Count; v++)
+                {
+                    self.Refresh();
+                    var (clock, used) = (Stopwatch.StartNew(), self.TotalProcessorTime);
+                    WorkerTeam.For(heads, threads, head =>
+                    {
+                        var scratch = ArrayPool<float>.Shared.Rent(variants[v].Scratch);
+                        variants[v].Run(scratch, head);
+                        ArrayPool<float>.Shared.Return(scratch);
+                    });
+                    self.Refresh();
+                    if (r >= 0)
+                    {
+                        (wall[v][r], cpu[v][r]) = (clock.Elapsed.TotalMilliseconds, (self.TotalProcessorTime - used).TotalMilliseconds);
+                    }
+                }
             }
 
-            Array.Sort(times);
-            var ms = times[repeats / 2];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {length:N0} | {ms:F1} | {4.0 * length * length * hidden / ms / 1e6:F1} | {Attention.ScratchSize(length, d) * 4 / 1024.0:F0} |"));
+            for (var v = 0; v < variants.Count; v++)
+            {
+                Array.Sort(wall[v]);
+                Array.Sort(cpu[v]);
+                var ms = wall[v][repeats / 2];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {length:N0} | {variants[v].Name} | {ms:F1} | {cpu[v][repeats / 2]:F1} | {4.0 * length * length * hidden / ms / 1e6:F1} | {variants[v].Scratch * 4 / 1024.0:F0} |"));
+            }
         }
 
         return 0;

@@ -6,7 +6,7 @@ using Bge.Benchmarks;
 // BERT-base-shaped model, about two more minutes); compare --precision int8|bf16: ours at that precision beside ours
 // at fp32 and ONNX Runtime (its own int8 for int8); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
 // long [--threads N] [--rounds R] [--lengths 512,2048,8192]: long inputs, each engine in its own process (long-probe is
-// the child); long-attention [--threads N] [--repeats R] [--lengths ...]: the attention kernel alone;
+// the child); long-attention [--threads N] [--repeats R] [--lengths ...] [--tiles 256,512]: the attention kernel alone;
 // ort-serve [--port P] and serve-baseline [--text T] [--seconds S]: used by serve-load.sh (the server load test);
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
@@ -31,7 +31,8 @@ if (args.Length > 0 && args[0] is "long" or "long-attention")
     var lengths = (Option("--lengths") ?? "512,2048,8192").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray();
     return args[0] == "long"
         ? LongInputs.Run(threads, int.Parse(Option("--rounds") ?? "3", CultureInfo.InvariantCulture), lengths)
-        : LongInputs.Kernel(threads, int.Parse(Option("--repeats") ?? "5", CultureInfo.InvariantCulture), lengths);
+        : LongInputs.Kernel(threads, int.Parse(Option("--repeats") ?? "5", CultureInfo.InvariantCulture), lengths,
+            Option("--tiles") is { } tiles ? [.. tiles.Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture))] : [Bge.Core.Kernels.Attention.KeyTile]);
 }
 
 if (args.Length == 5 && args[0] == "long-probe")
