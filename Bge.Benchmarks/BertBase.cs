@@ -28,7 +28,7 @@ internal static class BertBase
 
         Console.WriteLine($"Writing the random BERT-base model and its ONNX graph to {Folder} (once) ...");
         System.IO.Directory.CreateDirectory(Folder);
-        var tensors = RandomTensors(seed: 768);
+        var tensors = RandomTensors(Config, seed: 768);
         var vocabulary = Bge.Tokenizer.Tokenizer.FromWordPieceVocab(Path.Combine(BenchModels.Directory(BenchModels.Recipes.Default), "vocab.txt"));
         var card = new ModelCard(PoolingMode.Cls, null, "Random weights in the shape of bert-base-uncased, for benchmarks only.\n");
         ModelDirectoryWriter.Write(Directory, Config, tensors, [.. Enumerable.Range(0, vocabulary.VocabularySize).Select(i => vocabulary.IdToToken(i)!)], card);
@@ -37,11 +37,11 @@ internal static class BertBase
     }
 
     /// <summary>BERT's initialisation: weights ~ N(0, 0.02²) (Box–Muller), biases 0, LayerNorm γ = 1 and β = 0.</summary>
-    private static Dictionary<string, (long[] Shape, float[] Values)> RandomTensors(int seed)
+    internal static Dictionary<string, (long[] Shape, float[] Values)> RandomTensors(EncoderConfig config, int seed)
     {
         var random = new Random(seed);
         var tensors = new Dictionary<string, (long[], float[])>();
-        foreach (var (name, shape) in EncoderTensorNames.Expected(Config))
+        foreach (var (name, shape) in EncoderTensorNames.Expected(config))
         {
             var values = new float[shape.Aggregate(1L, (a, d) => a * d)];
             if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal))

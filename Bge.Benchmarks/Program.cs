@@ -5,6 +5,8 @@ using Bge.Benchmarks;
 // compare [--threads N] [--seconds S] [--bert-base]: the side-by-side table (--bert-base adds the random
 // BERT-base-shaped model, about two more minutes); compare --precision int8|bf16: ours at that precision beside ours
 // at fp32 and ONNX Runtime (its own int8 for int8); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
+// long [--threads N] [--rounds R] [--lengths 512,2048,8192]: long inputs, each engine in its own process (long-probe is
+// the child); long-attention [--threads N] [--repeats R] [--lengths ...] [--tiles 256,512]: the attention kernel alone;
 // ort-serve [--port P] and serve-baseline [--text T] [--seconds S]: used by serve-load.sh (the server load test);
 // tokenize [--rounds N]: our SentencePiece tokenizer's tokens/s beside Microsoft.ML.Tokenizers' on the shared xlmr texts;
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
@@ -22,6 +24,21 @@ if (args.Length > 0 && args[0] == "stream")
     var count = Option("--count") is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 100_000;
     var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
     return StreamProbe.Run(count, threads);
+}
+
+if (args.Length > 0 && args[0] is "long" or "long-attention")
+{
+    var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+    var lengths = (Option("--lengths") ?? "512,2048,8192").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+    return args[0] == "long"
+        ? LongInputs.Run(threads, int.Parse(Option("--rounds") ?? "3", CultureInfo.InvariantCulture), lengths)
+        : LongInputs.Kernel(threads, int.Parse(Option("--repeats") ?? "5", CultureInfo.InvariantCulture), lengths,
+            Option("--tiles") is { } tiles ? [.. tiles.Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture))] : [Bge.Core.Kernels.Attention.KeyTile]);
+}
+
+if (args.Length == 5 && args[0] == "long-probe")
+{
+    return LongInputs.ProbeChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
 }
 
 if (args.Length > 0 && args[0] == "ort-serve")

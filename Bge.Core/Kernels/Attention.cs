@@ -4,23 +4,58 @@ namespace Bge.Core.Kernels;
 
 /// <summary>
 /// Scaled dot-product attention for one head of one sequence: softmax(Q·Kᵀ·scale)·V over the sequence's own
-/// tokens. Keys are packed once, pre-scaled, as panels of two vectors' worth of keys ([d × 2V]); then six queries
-/// at a time get their scores from a 6 × 2V register-blocked kernel, a softmax, and their context from a 6 × 2V
-/// kernel that reads the probability rows and the values in place. Small register blocks suit attention's shapes
+/// tokens, in tiles so that memory and locality do not depend on the length. Keys are taken a tile at a time
+/// (512 keys): the tile's keys are packed, pre-scaled, as panels of two vectors' worth of keys
+/// ([d × 2V]) and its values copied into a dense [tile × d] block; then six queries at a time get their scores
+/// against the tile from a 6 × 2V register-blocked kernel and fold the tile into their context with an online
+/// softmax (flash-attention's scheme: per query a running maximum and sum; when a tile raises the maximum, the
+/// partial context and sum are rescaled by e^(old − new)), the context accumulating in place in the output rows.
+/// A block of six queries so works on one key tile and one value tile, whatever the length; the length only sets
+/// the number of tiles. Queries are taken 768 at a time per packed key tile, which bounds the
+/// running state while packing each tile once per query tile. Small register blocks suit attention's shapes
 /// (depth d for the scores, width d for the context), where packing the operands would cost as much as the
-/// products. The same code runs at every width (the scalar path is its one-float instance); each score and each
-/// context value is summed in the same order at every width, so only the softmax's sum differs in its last bit.
+/// products. The same code runs at every width (the scalar path is its one-float instance), the tile bounds do not
+/// depend on the width, and every sum is taken in one order at every width: each score and each context value
+/// term by term, each tile's sum of exponentials in fixed lanes (<see cref="Softmax"/>'s own sum is per lane, and so
+/// differed in its last bit between widths when attention used it). The output is therefore the same bits at every
+/// width.
 /// <see cref="Reference"/> is the plain loop it is tested against.
 /// </summary>
 public static class Attention
 {
+    /// <summary>
+    /// Keys per tile (a multiple of every width's panel, 2 × 16 floats). Measured with head size 64, 12 heads on
+    /// one thread (the benchmarks' <c>long-attention --tiles</c>, CPU-time medians of five interleaved rounds on the
+    /// AVX-512 EPYC while other builds loaded both cores): 256 keys cost 8-36% more than 512 at 512 to 8,192 tokens,
+    /// 1,024 the same as 512 within the noise. 512 keys keep a tile's keys and values (256 KB) in a quarter of the
+    /// 1 MB L2, beside the query and context rows the tile meets.
+    /// </summary>
+    internal const int KeyTile = 512;
+
+    // Queries per packed key tile, a multiple of the six-query block. Packing a key costs about what one query's
+    // products with it cost, so at 768 queries per tile packing is a fraction of a percent of the work.
+    private const int QueryTile = 128 * Rows;
+
     private const int Rows = 6;
     private static int MaxPanel => 2 * Vec512.Count;
 
     private static int Padded(int n, int width) => (n + width - 1) / width * width;
 
-    /// <summary>Floats of scratch <see cref="Head"/> needs for a sequence of <paramref name="length"/> and head size <paramref name="headSize"/>, at any width.</summary>
-    public static int ScratchSize(int length, int headSize) => (Padded(length, MaxPanel) * headSize) + (length * headSize) + (Rows * Padded(length, MaxPanel));
+    private static int KeysPerTile(int length, int keyTile) => Math.Min(keyTile, Padded(length, MaxPanel));
+
+    private static int QueriesPerTile(int length) => Math.Min(QueryTile, Padded(length, Rows));
+
+    /// <summary>
+    /// Floats of scratch <see cref="Head"/> needs for a sequence of <paramref name="length"/> and head size
+    /// <paramref name="headSize"/>, at any width. It grows with the length only up to one tile.
+    /// </summary>
+    public static int ScratchSize(int length, int headSize) => ScratchSize(length, headSize, KeyTile);
+
+    internal static int ScratchSize(int length, int headSize, int keyTile)
+    {
+        var tile = KeysPerTile(length, keyTile);
+        return (2 * tile * headSize) + (Rows * tile) + (2 * QueriesPerTile(length)) + headSize;
+    }
 
     /// <summary>
     /// Computes one head at <paramref name="simd"/>. Q, K and V are read from <paramref name="qkv"/> (rows of
@@ -29,12 +64,23 @@ public static class Attention
     /// <paramref name="contextOffset"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A buffer is too small for the sequence.</exception>
-    public static unsafe void Head(
+    public static void Head(
         ReadOnlySpan<float> qkv, int stride, int queryOffset, int keyOffset, int valueOffset, int length, int headSize,
-        float scale, Span<float> context, int contextStride, int contextOffset, Span<float> scratch, SimdWidth simd)
+        float scale, Span<float> context, int contextStride, int contextOffset, Span<float> scratch, SimdWidth simd) =>
+        HeadWithKeyTile(qkv, stride, queryOffset, keyOffset, valueOffset, length, headSize, scale, context, contextStride, contextOffset, scratch, simd, KeyTile);
+
+    // The same with another key tile (a multiple of 32): for the tests' tile edges and the benchmark that chose KeyTile.
+    internal static unsafe void HeadWithKeyTile(
+        ReadOnlySpan<float> qkv, int stride, int queryOffset, int keyOffset, int valueOffset, int length, int headSize,
+        float scale, Span<float> context, int contextStride, int contextOffset, Span<float> scratch, SimdWidth simd, int keyTile)
     {
         var d = headSize;
-        if (length < 1 || d < 1 || scratch.Length < ScratchSize(length, d) || qkv.Length < ((length - 1) * stride) + Math.Max(queryOffset, Math.Max(keyOffset, valueOffset)) + d
+        if (keyTile < MaxPanel || keyTile % MaxPanel != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(keyTile), keyTile, $"a key tile is a positive multiple of {MaxPanel}");
+        }
+
+        if (length < 1 || d < 1 || scratch.Length < ScratchSize(length, d, keyTile) || qkv.Length < ((length - 1) * stride) + Math.Max(queryOffset, Math.Max(keyOffset, valueOffset)) + d
             || context.Length < ((length - 1) * contextStride) + contextOffset + d)
         {
             throw new ArgumentException($"attention buffers are too small for a sequence of {length} with head size {d}");
@@ -42,7 +88,7 @@ public static class Attention
 
         fixed (float* pqkv = qkv, pctx = context, ps = scratch)
         {
-            var head = new HeadOperands(pqkv, stride, queryOffset, keyOffset, valueOffset, length, d, scale, pctx, contextStride, contextOffset, ps);
+            var head = new HeadOperands(pqkv, stride, queryOffset, keyOffset, valueOffset, length, d, scale, pctx, contextStride, contextOffset, ps, keyTile);
             switch (simd)
             {
                 case SimdWidth.Vector512:
@@ -61,7 +107,7 @@ public static class Attention
         }
     }
 
-    private readonly unsafe struct HeadOperands(float* qkv, int stride, int queryOffset, int keyOffset, int valueOffset, int length, int d, float scale, float* context, int contextStride, int contextOffset, float* scratch)
+    private readonly unsafe struct HeadOperands(float* qkv, int stride, int queryOffset, int keyOffset, int valueOffset, int length, int d, float scale, float* context, int contextStride, int contextOffset, float* scratch, int keyTile)
     {
         public readonly float* Qkv = qkv;
         public readonly int Stride = stride;
@@ -75,6 +121,11 @@ public static class Attention
         public readonly int ContextStride = contextStride;
         public readonly int ContextOffset = contextOffset;
         public readonly float* Scratch = scratch;
+        public readonly int KeyTile = keyTile;
+
+        public float* Query(int i) => Qkv + ((long)i * Stride) + QueryOffset;
+
+        public float* Output(int i) => Context + ((long)i * ContextStride) + ContextOffset;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -82,12 +133,79 @@ public static class Attention
         where V : unmanaged, IVector<V>
     {
         var (d, length, width) = (h.D, h.Length, 2 * V.Count);
-        var padded = Padded(length, width);
-        float* keys = h.Scratch, values = keys + (padded * d), scores = values + (length * d);
-        new Span<float>(keys + ((padded - width) * d), width * d).Clear();
-        for (var j = 0; j < length; j++)
+        var (tile, queryTile) = (KeysPerTile(length, h.KeyTile), QueriesPerTile(length));
+        float* keys = h.Scratch, values = keys + (tile * d), scores = values + (tile * d), maxima = scores + (Rows * tile), sums = maxima + queryTile, sink = sums + queryTile;
+        new Span<float>(sink, d).Clear();
+        var queries = stackalloc float*[Rows];
+        var outputs = stackalloc float*[Rows];
+        var corrections = stackalloc float[Rows];
+        var raised = stackalloc float[Rows];
+        var tileSums = stackalloc float[Rows];
+        for (var q0 = 0; q0 < length; q0 += queryTile)
         {
-            var row = h.Qkv + ((long)j * h.Stride);
+            var qEnd = Math.Min(q0 + queryTile, length);
+            for (var k0 = 0; k0 < length; k0 += tile)
+            {
+                var (count, first) = (Math.Min(tile, length - k0), k0 == 0);
+                var padded = Padded(count, width);
+                Pack(h, k0, count, padded, width, keys, values);
+                for (var i0 = q0; i0 < qEnd; i0 += Rows)
+                {
+                    var rows = Math.Min(Rows, qEnd - i0);
+                    for (var r = 0; r < Rows; r++)
+                    {
+                        // Missing rows of the last block repeat its last query and write their context to a sink:
+                        // a row's update reads its old context, which the original row has already replaced.
+                        queries[r] = h.Query(i0 + Math.Min(r, rows - 1));
+                        outputs[r] = r < rows ? h.Output(i0 + r) : sink;
+                    }
+
+                    for (var p = 0; p < padded; p += width)
+                    {
+                        Scores<V>(queries, keys + (p * d), d, scores + p, tile);
+                    }
+
+                    // Every row reads its running state before any row writes it, so a repeated row computes what
+                    // its original computes (finite numbers, never stored). A maximum raised by more than the exponential's floor scales the old
+                    // part by 0 rather than e⁻³⁰: below the float resolution of the new sum (at least 1) either way,
+                    // and repeated floors would otherwise multiply into subnormals.
+                    for (var r = 0; r < Rows; r++)
+                    {
+                        var row = scores + (r * tile);
+                        var old = first ? float.NegativeInfinity : maxima[i0 + Math.Min(r, rows - 1) - q0];
+                        var max = MathF.Max(old, Softmax.Max<V>(row, count));
+                        raised[r] = max;
+                        corrections[r] = old - max < Softmax.Floor ? 0f : Softmax.Exp(old - max);
+                        Softmax.ExpInPlace<V>(row, count, max);
+                        tileSums[r] = Softmax.SumInLanes<V>(row, count);
+                    }
+
+                    for (var r = 0; r < rows; r++)
+                    {
+                        var state = i0 + r - q0;
+                        sums[state] = first ? tileSums[r] : (sums[state] * corrections[r]) + tileSums[r];
+                        maxima[state] = raised[r];
+                    }
+
+                    Weighted<V>(scores, tile, values, d, count, outputs, corrections, first, rows);
+                }
+            }
+
+            for (var i = q0; i < qEnd; i++)
+            {
+                Normalize<V>(h.Output(i), d, 1f / sums[i - q0]);
+            }
+        }
+    }
+
+    // Keys k0 .. k0 + count as panels [d × width], scaled, zeros past the last key; their values as dense rows [count × d].
+    private static unsafe void Pack(HeadOperands h, int k0, int count, int padded, int width, float* keys, float* values)
+    {
+        var d = h.D;
+        new Span<float>(keys + ((padded - width) * d), width * d).Clear();
+        for (var j = 0; j < count; j++)
+        {
+            var row = h.Qkv + ((long)(k0 + j) * h.Stride);
             var panel = keys + (j / width * d * width) + (j % width);
             for (var t = 0; t < d; t++)
             {
@@ -96,32 +214,23 @@ public static class Attention
 
             new ReadOnlySpan<float>(row + h.ValueOffset, d).CopyTo(new Span<float>(values + (j * d), d));
         }
+    }
 
-        var queries = stackalloc float*[Rows];
-        var outputs = stackalloc float*[Rows];
-        for (var i0 = 0; i0 < length; i0 += Rows)
+    // row[0..d) *= inverse: the same bits at every width.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Normalize<V>(float* row, int d, float inverse)
+        where V : unmanaged, IVector<V>
+    {
+        var (n, scale) = (V.Count, V.Create(inverse));
+        var f = 0;
+        for (; f + n <= d; f += n)
         {
-            var rows = Math.Min(Rows, length - i0);
-            for (var r = 0; r < Rows; r++)
-            {
-                // Missing rows of the last block repeat its last query; their results are never read.
-                var i = i0 + Math.Min(r, rows - 1);
-                queries[r] = h.Qkv + ((long)i * h.Stride) + h.QueryOffset;
-                outputs[r] = h.Context + ((long)i * h.ContextStride) + h.ContextOffset;
-            }
+            V.Store(V.Load(row + f) * scale, row + f);
+        }
 
-            for (var p = 0; p < padded; p += width)
-            {
-                Scores<V>(queries, keys + (p * d), d, scores + p, padded);
-            }
-
-            // All six rows, duplicates included: a duplicate then writes exactly what its original writes.
-            for (var r = 0; r < Rows; r++)
-            {
-                Softmax.InPlace(scores + (r * padded), length, V.Width);
-            }
-
-            Weighted<V>(scores, padded, values, d, length, outputs, rows);
+        for (; f < d; f++)
+        {
+            row[f] *= inverse;
         }
     }
 
@@ -172,20 +281,22 @@ public static class Attention
         V.Store(s51, scores + (5 * ldScores) + n);
     }
 
-    // output_r[f] = Σ_j p[r, j] · V[j, f]: two vectors of features at a time, then one, then single features.
+    // output_r[f] = c_r · output_r[f] + Σ_j p[r, j] · V[j, f] (on the first tile, without the old output): two
+    // vectors of features at a time, then one, then single features.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Weighted<V>(float* p, int ldp, float* values, int d, int length, float** outputs, int rows)
+    private static unsafe void Weighted<V>(float* p, int ldp, float* values, int d, int count, float** outputs, float* corrections, bool first, int rows)
         where V : unmanaged, IVector<V>
     {
         var n = V.Count;
         float* p0 = p, p1 = p + ldp, p2 = p + (2 * ldp), p3 = p + (3 * ldp), p4 = p + (4 * ldp), p5 = p + (5 * ldp);
+        float* out0 = outputs[0], out1 = outputs[1], out2 = outputs[2], out3 = outputs[3], out4 = outputs[4], out5 = outputs[5];
         var f = 0;
         for (; f + (2 * n) <= d; f += 2 * n)
         {
             V o00 = V.Zero, o01 = V.Zero, o10 = V.Zero, o11 = V.Zero, o20 = V.Zero, o21 = V.Zero, o30 = V.Zero, o31 = V.Zero;
             V o40 = V.Zero, o41 = V.Zero, o50 = V.Zero, o51 = V.Zero;
             var v = values + f;
-            for (var j = 0; j < length; j++, v += d)
+            for (var j = 0; j < count; j++, v += d)
             {
                 var v0 = V.Load(v);
                 var v1 = V.Load(v + n);
@@ -209,25 +320,19 @@ public static class Attention
                 V.MultiplyAddTo(ref o51, x, v1);
             }
 
-            V.Store(o00, outputs[0] + f);
-            V.Store(o01, outputs[0] + f + n);
-            V.Store(o10, outputs[1] + f);
-            V.Store(o11, outputs[1] + f + n);
-            V.Store(o20, outputs[2] + f);
-            V.Store(o21, outputs[2] + f + n);
-            V.Store(o30, outputs[3] + f);
-            V.Store(o31, outputs[3] + f + n);
-            V.Store(o40, outputs[4] + f);
-            V.Store(o41, outputs[4] + f + n);
-            V.Store(o50, outputs[5] + f);
-            V.Store(o51, outputs[5] + f + n);
+            Finish(o00, o01, out0 + f, corrections[0], first);
+            Finish(o10, o11, out1 + f, corrections[1], first);
+            Finish(o20, o21, out2 + f, corrections[2], first);
+            Finish(o30, o31, out3 + f, corrections[3], first);
+            Finish(o40, o41, out4 + f, corrections[4], first);
+            Finish(o50, o51, out5 + f, corrections[5], first);
         }
 
         for (; f + n <= d; f += n)
         {
             V o0 = V.Zero, o1 = V.Zero, o2 = V.Zero, o3 = V.Zero, o4 = V.Zero, o5 = V.Zero;
             var v = values + f;
-            for (var j = 0; j < length; j++, v += d)
+            for (var j = 0; j < count; j++, v += d)
             {
                 var v0 = V.Load(v);
                 V.MultiplyAddTo(ref o0, V.Create(p0[j]), v0);
@@ -238,12 +343,12 @@ public static class Attention
                 V.MultiplyAddTo(ref o5, V.Create(p5[j]), v0);
             }
 
-            V.Store(o0, outputs[0] + f);
-            V.Store(o1, outputs[1] + f);
-            V.Store(o2, outputs[2] + f);
-            V.Store(o3, outputs[3] + f);
-            V.Store(o4, outputs[4] + f);
-            V.Store(o5, outputs[5] + f);
+            Finish(o0, out0 + f, corrections[0], first);
+            Finish(o1, out1 + f, corrections[1], first);
+            Finish(o2, out2 + f, corrections[2], first);
+            Finish(o3, out3 + f, corrections[3], first);
+            Finish(o4, out4 + f, corrections[4], first);
+            Finish(o5, out5 + f, corrections[5], first);
         }
 
         for (; f < d; f++)
@@ -252,14 +357,30 @@ public static class Attention
             {
                 var row = p + (r * ldp);
                 var sum = 0f;
-                for (var j = 0; j < length; j++)
+                for (var j = 0; j < count; j++)
                 {
                     sum = Scalar.MultiplyAdd(row[j], values[(j * d) + f], sum);
                 }
 
-                outputs[r][f] = sum;
+                outputs[r][f] = first ? sum : Scalar.MultiplyAdd(outputs[r][f], corrections[r], sum);
             }
         }
+    }
+
+    // output = the old partial context rescaled to the new maximum, plus this tile's part; on the first tile the
+    // tile's part alone (the output holds nothing yet, and 0 · garbage may be NaN). The accumulators start from zero
+    // and meet the old context only here, so the inner loop is the plain product the first tile runs.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Finish<V>(V sum, float* output, float correction, bool first)
+        where V : unmanaged, IVector<V> => V.Store(first ? sum : V.MultiplyAdd(V.Load(output), V.Create(correction), sum), output);
+
+    // Two vectors of one row's features: output[0..2V).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Finish<V>(V low, V high, float* output, float correction, bool first)
+        where V : unmanaged, IVector<V>
+    {
+        Finish(low, output, correction, first);
+        Finish(high, output + V.Count, correction, first);
     }
 
     /// <summary>The plain twin, in double: q, k, v are [length × d] each; returns [length × d].</summary>

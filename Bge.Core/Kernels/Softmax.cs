@@ -12,7 +12,8 @@ namespace Bge.Core.Kernels;
 /// </summary>
 public static class Softmax
 {
-    private const float Floor = -30f;
+    /// <summary>The floor of a shifted score: e⁻³⁰ is the smallest exponential <see cref="Exp(float)"/> gives.</summary>
+    internal const float Floor = -30f;
     private const float Log2E = 1.44269504088896341f;
 
     // ln 2 split in two so that n·ln2 is subtracted without rounding error (Cody–Waite).
@@ -62,6 +63,25 @@ public static class Softmax
     private static unsafe void Vectorized<V>(float* row, int length)
         where V : unmanaged, IVector<V>
     {
+        var inverse = 1f / ExpInPlace<V>(row, length, Max<V>(row, length));
+        var whole = length / V.Count * V.Count;
+        var scale = V.Create(inverse);
+        for (var i = 0; i < whole; i += V.Count)
+        {
+            V.Store(V.Load(row + i) * scale, row + i);
+        }
+
+        for (var i = whole; i < length; i++)
+        {
+            row[i] *= inverse;
+        }
+    }
+
+    /// <summary>The largest of <paramref name="length"/> floats (−∞ for none): the same at every width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe float Max<V>(float* row, int length)
+        where V : unmanaged, IVector<V>
+    {
         var whole = length / V.Count * V.Count;
         var max = float.NegativeInfinity;
         if (whole > 0)
@@ -80,11 +100,24 @@ public static class Softmax
             max = MathF.Max(max, row[i]);
         }
 
-        var shift = V.Create(max);
+        return max;
+    }
+
+    /// <summary>
+    /// Replaces each of <paramref name="length"/> floats x by e^max(x − <paramref name="shift"/>, −30) and returns
+    /// their sum. Each exponential is the same at every width; the sum is taken per lane and then across, so its
+    /// last bit depends on the width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe float ExpInPlace<V>(float* row, int length, float shift)
+        where V : unmanaged, IVector<V>
+    {
+        var whole = length / V.Count * V.Count;
+        var shifted = V.Create(shift);
         var total = V.Zero;
         for (var i = 0; i < whole; i += V.Count)
         {
-            var e = Exp(V.Load(row + i) - shift);
+            var e = Exp(V.Load(row + i) - shifted);
             total += e;
             V.Store(e, row + i);
         }
@@ -92,21 +125,53 @@ public static class Softmax
         var sum = V.Sum(total);
         for (var i = whole; i < length; i++)
         {
-            row[i] = Exp(row[i] - max);
+            row[i] = Exp(row[i] - shift);
             sum += row[i];
         }
 
-        var inverse = 1f / sum;
-        var scale = V.Create(inverse);
-        for (var i = 0; i < whole; i += V.Count)
+        return sum;
+    }
+
+    /// <summary>
+    /// Σ row[0..length) in one order at every width: element j is added to lane j mod 32 (two 512-bit vectors' worth),
+    /// lanes in order of j, and the 32 lanes are then added pairwise in a fixed tree. Each lane is a whole vector's
+    /// lane at every width, so the widths differ only in how many passes they take over the row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe float SumInLanes<V>(float* row, int length)
+        where V : unmanaged, IVector<V>
+    {
+        const int Lanes = 32;
+        var lanes = stackalloc float[Lanes];
+        var whole = length / Lanes * Lanes;
+        for (var k = 0; k < Lanes; k += 2 * V.Count)
         {
-            V.Store(V.Load(row + i) * scale, row + i);
+            // Two accumulators per pass: two dependency chains instead of one.
+            V even = V.Zero, odd = V.Zero;
+            for (var j = k; j < whole; j += Lanes)
+            {
+                even += V.Load(row + j);
+                odd += V.Load(row + j + V.Count);
+            }
+
+            V.Store(even, lanes + k);
+            V.Store(odd, lanes + k + V.Count);
         }
 
-        for (var i = whole; i < length; i++)
+        for (var j = whole; j < length; j++)
         {
-            row[i] *= inverse;
+            lanes[j - whole] += row[j];
         }
+
+        for (var half = Lanes / 2; half > 0; half /= 2)
+        {
+            for (var l = 0; l < half; l++)
+            {
+                lanes[l] += lanes[l + half];
+            }
+        }
+
+        return lanes[0];
     }
 
     /// <summary>e^max(x, −30), within two float ulps of the exact value (tested against <see cref="Math.Exp"/>).</summary>
