@@ -52,14 +52,11 @@ internal sealed class Unigram : ITokenModel
         var chars = word.Chars;
         var n = chars.Length;
         var lattice = _lattice ??= new Lattice();
-        lattice.Reset(n);
-        var score = lattice.Score;
-        var from = lattice.From;
-        var ids = lattice.Id;
+        var best = lattice.Reset(n);
         for (var start = 0; start < n;)
         {
             var width = char.IsHighSurrogate(chars[start]) && start + 1 < n && char.IsLowSurrogate(chars[start + 1]) ? 2 : 1;
-            var reached = score[start];
+            var reached = best[start].Score;
             var single = false;
             var node = _trie.Root(chars[start]);
             for (var end = start + 1; node >= 0; end++)
@@ -68,11 +65,10 @@ internal sealed class Unigram : ITokenModel
                 if (id >= 0)
                 {
                     var candidate = reached + _scores[id];
-                    if (from[end] < 0 || candidate > score[end])
+                    ref var target = ref best[end];
+                    if (target.From < 0 || candidate > target.Score)
                     {
-                        score[end] = candidate;
-                        from[end] = start;
-                        ids[end] = id;
+                        target = new Step(candidate, start, id);
                     }
 
                     single |= end - start == width;
@@ -84,11 +80,10 @@ internal sealed class Unigram : ITokenModel
             if (!single)
             {
                 var candidate = reached + _unknownScore;
-                if (from[start + width] < 0 || candidate > score[start + width])
+                ref var target = ref best[start + width];
+                if (target.From < 0 || candidate > target.Score)
                 {
-                    score[start + width] = candidate;
-                    from[start + width] = start;
-                    ids[start + width] = UnknownId;
+                    target = new Step(candidate, start, UnknownId);
                 }
             }
 
@@ -119,7 +114,8 @@ internal sealed class Unigram : ITokenModel
     {
         var path = lattice.Path;
         var count = 0;
-        for (var end = word.Length; end > 0; end = lattice.From[end])
+        var best = lattice.Best;
+        for (var end = word.Length; end > 0; end = best[end].From)
         {
             path[count++] = end;
         }
@@ -129,8 +125,7 @@ internal sealed class Unigram : ITokenModel
         for (var k = count - 1; k >= 0; k--)
         {
             var end = path[k];
-            var start = lattice.From[end];
-            var id = lattice.Id[end];
+            var (_, start, id) = best[end];
             if (id == UnknownId)
             {
                 runStart = runStart < 0 ? start : runStart;
@@ -153,30 +148,28 @@ internal sealed class Unigram : ITokenModel
         }
     }
 
+    /// <summary>The best path to a position: its score, where its last piece starts (-1: not reached yet), the piece.</summary>
+    private readonly record struct Step(double Score, int From, int Id);
+
     /// <summary>Per-thread Viterbi arrays, grown to the longest word seen.</summary>
     private sealed class Lattice
     {
-        public double[] Score { get; private set; } = new double[64];
-
-        public int[] From { get; private set; } = new int[64];
-
-        public int[] Id { get; private set; } = new int[64];
+        public Step[] Best { get; private set; } = new Step[64];
 
         public int[] Path { get; private set; } = new int[64];
 
-        public void Reset(int length)
+        public Step[] Reset(int length)
         {
-            if (length + 1 > Score.Length)
+            if (length + 1 > Best.Length)
             {
-                var size = Math.Max(length + 1, 2 * Score.Length);
-                Score = new double[size];
-                From = new int[size];
-                Id = new int[size];
+                var size = Math.Max(length + 1, 2 * Best.Length);
+                Best = new Step[size];
                 Path = new int[size];
             }
 
-            Score[0] = 0;
-            From.AsSpan(0, length + 1).Fill(-1);
+            Best[0] = new Step(0, 0, -1);
+            Best.AsSpan(1, length).Fill(new Step(0, -1, -1));
+            return Best;
         }
     }
 }
