@@ -52,6 +52,17 @@ internal sealed class Unigram : ITokenModel
         var chars = word.Chars;
         var n = chars.Length;
         var lattice = _lattice ??= new Lattice();
+        var cache = n <= WordCache.MaxWordLength ? lattice.CacheOf(this) : null;
+        if (cache is not null && cache.TryGet(chars, out var known))
+        {
+            for (var t = 0; t < known.Length; t += 3)
+            {
+                into.Add(known[t], word.From(known[t + 1]), word.To(known[t + 2] - 1));
+            }
+
+            return;
+        }
+
         var best = lattice.Reset(n);
         for (var start = 0; start < n;)
         {
@@ -90,7 +101,7 @@ internal sealed class Unigram : ITokenModel
             start += width;
         }
 
-        Emit(word, lattice, into);
+        Emit(word, lattice, into, cache);
     }
 
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
@@ -110,7 +121,7 @@ internal sealed class Unigram : ITokenModel
     }
 
     /// <summary>Walks the best path back from the end, then appends it forwards, fusing runs of unknown pieces.</summary>
-    private void Emit(WordBuffer word, Lattice lattice, TokenList into)
+    private void Emit(WordBuffer word, Lattice lattice, TokenList into, WordCache? cache)
     {
         var path = lattice.Path;
         var count = 0;
@@ -118,6 +129,17 @@ internal sealed class Unigram : ITokenModel
         for (var end = word.Length; end > 0; end = best[end].From)
         {
             path[count++] = end;
+        }
+
+        var packed = lattice.Packed(3 * count);
+        var tokens = 0;
+        void Add(int id, int start, int end)
+        {
+            into.Add(id, word.From(start), word.To(end - 1));
+            packed[3 * tokens] = id;
+            packed[(3 * tokens) + 1] = start;
+            packed[(3 * tokens) + 2] = end;
+            tokens++;
         }
 
         var runStart = -1;
@@ -135,17 +157,19 @@ internal sealed class Unigram : ITokenModel
 
             if (runStart >= 0)
             {
-                into.Add(UnknownId, word.From(runStart), word.To(runEnd - 1));
+                Add(UnknownId, runStart, runEnd);
                 runStart = -1;
             }
 
-            into.Add(id, word.From(start), word.To(end - 1));
+            Add(id, start, end);
         }
 
         if (runStart >= 0)
         {
-            into.Add(UnknownId, word.From(runStart), word.To(runEnd - 1));
+            Add(UnknownId, runStart, runEnd);
         }
+
+        cache?.Add(word.Chars, packed.AsSpan(0, 3 * tokens));
     }
 
     /// <summary>The best path to a position: its score, where its last piece starts (-1: not reached yet), the piece.</summary>
@@ -157,6 +181,21 @@ internal sealed class Unigram : ITokenModel
         public Step[] Best { get; private set; } = new Step[64];
 
         public int[] Path { get; private set; } = new int[64];
+
+        private WordCache? _cache;
+        private int[] _packed = new int[96];
+
+        public WordCache CacheOf(Unigram model) => _cache is { } cache && cache.Owner == model ? cache : _cache = new WordCache(model);
+
+        public int[] Packed(int length)
+        {
+            if (_packed.Length < length)
+            {
+                _packed = new int[Math.Max(length, 2 * _packed.Length)];
+            }
+
+            return _packed;
+        }
 
         public Step[] Reset(int length)
         {
