@@ -13,7 +13,7 @@ internal static class CommonOptions
 
     public static Option<int?> MaxLength() => new("--max-length")
     {
-        Description = "Maximum tokens per text, [CLS] and [SEP] included (default: the model's, at most 512).",
+        Description = "Maximum tokens per text, special tokens included (default: the model's).",
     };
 
     public static Option<string?> Input() => new("--input", "-i") { Description = "Read texts from this file ('-' for standard input)." };
