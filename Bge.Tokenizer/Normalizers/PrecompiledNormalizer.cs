@@ -58,7 +58,15 @@ internal sealed class PrecompiledNormalizer(PrecompiledCharsMap map) : INormaliz
                     break;
                 }
 
-                Emit(1, map.LookupChar(c), c);
+                if (map.LookupChar(c) is { } replacement)
+                {
+                    Replace(1, replacement);
+                }
+                else
+                {
+                    Push(c, 0);
+                }
+
                 index++;
             }
 
