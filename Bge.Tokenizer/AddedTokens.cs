@@ -65,7 +65,7 @@ internal sealed class AddedTokens
             }
 
             at += p;
-            var token = Array.Find(_longestFirst, t => text.AsSpan(at).StartsWith(t.Content, StringComparison.Ordinal));
+            var token = LongestAt(text, at);
             if (token is null)
             {
                 p = at + 1;
@@ -94,6 +94,19 @@ internal sealed class AddedTokens
         }
 
         return (text.Length, text.Length, -1);
+    }
+
+    private AddedToken? LongestAt(string text, int at)
+    {
+        foreach (var token in _longestFirst)
+        {
+            if (text.AsSpan(at).StartsWith(token.Content, StringComparison.Ordinal))
+            {
+                return token;
+            }
+        }
+
+        return null;
     }
 
     private static bool EndsWithWord(ReadOnlySpan<char> text) =>

@@ -21,7 +21,7 @@ internal sealed class TokenizerJson(string path)
         {
             return new TokenizerJson(path).Build(root, maxLength, padToken);
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException or IndexOutOfRangeException)
         {
             throw new TokenizerFormatException(path, "not a tokenizer.json this library reads: " + e.Message, innerException: e);
         }

@@ -54,6 +54,35 @@ public sealed class FuzzTests
         }
     }
 
+    private const string WordPieceTokenizerJson = """
+        {"added_tokens": [{"id": 0, "content": "[PAD]", "special": true}, {"id": 2, "content": "[CLS]", "special": true}, {"id": 3, "content": "[SEP]", "special": true}],
+         "normalizer": {"type": "BertNormalizer", "lowercase": true},
+         "pre_tokenizer": {"type": "BertPreTokenizer"},
+         "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                   "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "hello": 4, "w": 5, "##orl": 6, "##d": 7}},
+         "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+                            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}}}
+        """;
+
+    /// <summary>The shared XLM-R tokenizer.json cut to its first 300 pieces (charsmap, template and added tokens whole), so each run parses quickly.</summary>
+    private static byte[] SmallTokenizerJson()
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllBytes(Golden.PathOf(Path.Combine("xlmr", "tokenizer.json"))))!;
+        var vocab = root["model"]!["vocab"]!.AsArray();
+        while (vocab.Count > 300)
+        {
+            vocab.RemoveAt(vocab.Count - 1);
+        }
+
+        foreach (var token in root["added_tokens"]!.AsArray())
+        {
+            token!["id"] = Math.Min(token["id"]!.GetValue<int>(), 299);
+        }
+
+        return Encoding.UTF8.GetBytes(root.ToJsonString());
+    }
+
     private static readonly Target[] Targets =
     [
         new("safetensors",
@@ -127,6 +156,14 @@ public sealed class FuzzTests
                 }
             },
             []),
+        new("sentencepiece-model",
+            () => [File.ReadAllBytes(Golden.PathOf(Path.Combine("xlmr", "sentencepiece.bpe.model")))],
+            bytes => Bge.Tokenizer.Tokenizer.FromSentencePieceModel(TempFile(bytes, "input.model")).EncodePair("Hello wörld <mask> 東京", "ｶﾞ e\u0323\u0301 \u0000"),
+            [typeof(TokenizerFormatException)]),
+        new("tokenizer-json",
+            () => [SmallTokenizerJson(), Encoding.UTF8.GetBytes(WordPieceTokenizerJson)],
+            bytes => Bge.Tokenizer.Tokenizer.FromTokenizerJson(TempFile(bytes, "tokenizer.json")).EncodePair("Hello wörld [SEP] <mask> 東京", "ｶﾞ e\u0323\u0301 \u0000"),
+            [typeof(TokenizerFormatException)]),
         new("index",
             () =>
             {

@@ -55,12 +55,37 @@ public sealed class CanonicalDecompositionTests
     public void WithoutIcuTheGoldenTextsGiveTheSameIds()
     {
         var golden = Golden.Read("tokens.jsonl");
+        var lines = TokenizeWithoutIcu(TestPaths.Arctic, golden.Select(g => g.Text).Append("NAÏVE CAFÉ ÉCOLE"));
+        Assert.That(lines, Has.Length.EqualTo(golden.Count + 1));
+        for (var i = 0; i < golden.Count; i++)
+        {
+            Assert.That(JsonSerializer.Deserialize<int[]>(lines[i]), Is.EqualTo(golden[i].Ids), $"line {golden[i].Line}");
+        }
+
+        Assert.That(JsonSerializer.Deserialize<int[]>(lines[^1]), Is.EqualTo(new[] { 101, 15743, 7668, 12431, 102 }));
+    }
+
+    /// <summary>The SentencePiece tokenizer's grapheme walk (StringInfo) and charsmap need no ICU either: every xlmr text, untruncated.</summary>
+    [Test]
+    public void WithoutIcuTheXlmrTextsGiveTheSameIds()
+    {
+        var golden = File.ReadLines(Golden.PathOf(Path.Combine("xlmr", "tokens.jsonl"))).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var lines = TokenizeWithoutIcu(Path.GetDirectoryName(Golden.PathOf(Path.Combine("xlmr", "tokenizer.json")))!, golden.Select(g => g.GetProperty("text").GetString()!), "--max-length", "100000");
+        Assert.That(lines, Has.Length.EqualTo(golden.Count));
+        for (var i = 0; i < golden.Count; i++)
+        {
+            Assert.That(JsonSerializer.Deserialize<int[]>(lines[i]), Is.EqualTo(golden[i].GetProperty("ids").EnumerateArray().Select(x => x.GetInt32())), $"line {i + 1}");
+        }
+    }
+
+    private static string[] TokenizeWithoutIcu(string model, IEnumerable<string> texts, params string[] options)
+    {
         var dir = Directory.CreateTempSubdirectory("bge-invariant-").FullName;
         try
         {
             var input = Path.Combine(dir, "texts.jsonl");
-            File.WriteAllLines(input, golden.Select(g => JsonSerializer.Serialize(g.Text)).Append(JsonSerializer.Serialize("NAÏVE CAFÉ ÉCOLE")));
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "bge.dll"), "tokenize", "--model", TestPaths.Arctic, "--input", input, "--input-format", "jsonl"])
+            File.WriteAllLines(input, texts.Select(t => JsonSerializer.Serialize(t)));
+            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "bge.dll"), "tokenize", "--model", model, "--input", input, "--input-format", "jsonl", .. options])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -71,14 +96,7 @@ public sealed class CanonicalDecompositionTests
             var error = process.StandardError.ReadToEndAsync();
             Assert.That(process.WaitForExit(120_000), Is.True, "bge tokenize did not finish");
             Assert.That(process.ExitCode, Is.Zero, error.Result);
-            var lines = output.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.That(lines, Has.Length.EqualTo(golden.Count + 1));
-            for (var i = 0; i < golden.Count; i++)
-            {
-                Assert.That(JsonSerializer.Deserialize<int[]>(lines[i]), Is.EqualTo(golden[i].Ids), $"line {golden[i].Line}");
-            }
-
-            Assert.That(JsonSerializer.Deserialize<int[]>(lines[^1]), Is.EqualTo(new[] { 101, 15743, 7668, 12431, 102 }));
+            return output.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         }
         finally
         {

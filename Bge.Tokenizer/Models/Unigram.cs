@@ -52,14 +52,22 @@ internal sealed class Unigram : ITokenModel
         var chars = word.Chars;
         var n = chars.Length;
         var lattice = _lattice ??= new Lattice();
-        lattice.Reset(n);
-        var score = lattice.Score;
-        var from = lattice.From;
-        var ids = lattice.Id;
+        var cache = n <= WordCache.MaxWordLength ? lattice.CacheOf(this) : null;
+        if (cache is not null && cache.TryGet(chars, out var known))
+        {
+            for (var t = 0; t < known.Length; t += 3)
+            {
+                into.Add(known[t], word.From(known[t + 1]), word.To(known[t + 2] - 1));
+            }
+
+            return;
+        }
+
+        var best = lattice.Reset(n);
         for (var start = 0; start < n;)
         {
             var width = char.IsHighSurrogate(chars[start]) && start + 1 < n && char.IsLowSurrogate(chars[start + 1]) ? 2 : 1;
-            var reached = score[start];
+            var reached = best[start].Score;
             var single = false;
             var node = _trie.Root(chars[start]);
             for (var end = start + 1; node >= 0; end++)
@@ -68,11 +76,10 @@ internal sealed class Unigram : ITokenModel
                 if (id >= 0)
                 {
                     var candidate = reached + _scores[id];
-                    if (from[end] < 0 || candidate > score[end])
+                    ref var target = ref best[end];
+                    if (target.From < 0 || candidate > target.Score)
                     {
-                        score[end] = candidate;
-                        from[end] = start;
-                        ids[end] = id;
+                        target = new Step(candidate, start, id);
                     }
 
                     single |= end - start == width;
@@ -84,18 +91,17 @@ internal sealed class Unigram : ITokenModel
             if (!single)
             {
                 var candidate = reached + _unknownScore;
-                if (from[start + width] < 0 || candidate > score[start + width])
+                ref var target = ref best[start + width];
+                if (target.From < 0 || candidate > target.Score)
                 {
-                    score[start + width] = candidate;
-                    from[start + width] = start;
-                    ids[start + width] = UnknownId;
+                    target = new Step(candidate, start, UnknownId);
                 }
             }
 
             start += width;
         }
 
-        Emit(word, lattice, into);
+        Emit(word, lattice, into, cache);
     }
 
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
@@ -115,13 +121,25 @@ internal sealed class Unigram : ITokenModel
     }
 
     /// <summary>Walks the best path back from the end, then appends it forwards, fusing runs of unknown pieces.</summary>
-    private void Emit(WordBuffer word, Lattice lattice, TokenList into)
+    private void Emit(WordBuffer word, Lattice lattice, TokenList into, WordCache? cache)
     {
         var path = lattice.Path;
         var count = 0;
-        for (var end = word.Length; end > 0; end = lattice.From[end])
+        var best = lattice.Best;
+        for (var end = word.Length; end > 0; end = best[end].From)
         {
             path[count++] = end;
+        }
+
+        var packed = lattice.Packed(3 * count);
+        var tokens = 0;
+        void Add(int id, int start, int end)
+        {
+            into.Add(id, word.From(start), word.To(end - 1));
+            packed[3 * tokens] = id;
+            packed[(3 * tokens) + 1] = start;
+            packed[(3 * tokens) + 2] = end;
+            tokens++;
         }
 
         var runStart = -1;
@@ -129,8 +147,7 @@ internal sealed class Unigram : ITokenModel
         for (var k = count - 1; k >= 0; k--)
         {
             var end = path[k];
-            var start = lattice.From[end];
-            var id = lattice.Id[end];
+            var (_, start, id) = best[end];
             if (id == UnknownId)
             {
                 runStart = runStart < 0 ? start : runStart;
@@ -140,43 +157,58 @@ internal sealed class Unigram : ITokenModel
 
             if (runStart >= 0)
             {
-                into.Add(UnknownId, word.From(runStart), word.To(runEnd - 1));
+                Add(UnknownId, runStart, runEnd);
                 runStart = -1;
             }
 
-            into.Add(id, word.From(start), word.To(end - 1));
+            Add(id, start, end);
         }
 
         if (runStart >= 0)
         {
-            into.Add(UnknownId, word.From(runStart), word.To(runEnd - 1));
+            Add(UnknownId, runStart, runEnd);
         }
+
+        cache?.Add(word.Chars, packed.AsSpan(0, 3 * tokens));
     }
+
+    /// <summary>The best path to a position: its score, where its last piece starts (-1: not reached yet), the piece.</summary>
+    private readonly record struct Step(double Score, int From, int Id);
 
     /// <summary>Per-thread Viterbi arrays, grown to the longest word seen.</summary>
     private sealed class Lattice
     {
-        public double[] Score { get; private set; } = new double[64];
-
-        public int[] From { get; private set; } = new int[64];
-
-        public int[] Id { get; private set; } = new int[64];
+        public Step[] Best { get; private set; } = new Step[64];
 
         public int[] Path { get; private set; } = new int[64];
 
-        public void Reset(int length)
+        private WordCache? _cache;
+        private int[] _packed = new int[96];
+
+        public WordCache CacheOf(Unigram model) => _cache is { } cache && cache.Owner == model ? cache : _cache = new WordCache(model);
+
+        public int[] Packed(int length)
         {
-            if (length + 1 > Score.Length)
+            if (_packed.Length < length)
             {
-                var size = Math.Max(length + 1, 2 * Score.Length);
-                Score = new double[size];
-                From = new int[size];
-                Id = new int[size];
+                _packed = new int[Math.Max(length, 2 * _packed.Length)];
+            }
+
+            return _packed;
+        }
+
+        public Step[] Reset(int length)
+        {
+            if (length + 1 > Best.Length)
+            {
+                var size = Math.Max(length + 1, 2 * Best.Length);
+                Best = new Step[size];
                 Path = new int[size];
             }
 
-            Score[0] = 0;
-            From.AsSpan(0, length + 1).Fill(-1);
+            Best[0] = new Step(0, 0, -1);
+            Best.AsSpan(1, length).Fill(new Step(0, -1, -1));
+            return Best;
         }
     }
 }

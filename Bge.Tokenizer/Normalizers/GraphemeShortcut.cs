@@ -14,11 +14,35 @@ internal static class GraphemeShortcut
 {
     private const byte StandsAlone = 1;
     private const byte BreaksBefore = 2;
+    private const byte Mark = 4;
 
     private static readonly byte[] Flags = Build();
 
     /// <summary>Whether <paramref name="c"/> followed by <paramref name="next"/> is certainly a one-character cluster.</summary>
     public static bool IsSingle(char c, char next) => (Flags[c] & StandsAlone) != 0 && (Flags[next] & BreaksBefore) != 0;
+
+    /// <summary>
+    /// The length of a cluster that is one character followed by nonspacing or enclosing marks (Latin with
+    /// diacritics, Arabic harakat, Hebrew points, Thai vowels), when the character after the marks certainly starts
+    /// a new cluster; 0 when the full rules must decide. Indic marks are left to the full rules (their viramas join
+    /// conjuncts).
+    /// </summary>
+    public static int MarkedClusterLength(string text, int index, int end)
+    {
+        var c = text[index];
+        if ((Flags[c] & StandsAlone) == 0 || char.IsControl(c))
+        {
+            return 0;
+        }
+
+        var i = index + 1;
+        while (i < end && (Flags[text[i]] & Mark) != 0)
+        {
+            i++;
+        }
+
+        return i > index + 1 && (i == end || (Flags[text[i]] & BreaksBefore) != 0) ? i - index : 0;
+    }
 
     private static byte[] Build()
     {
@@ -43,7 +67,9 @@ internal static class GraphemeShortcut
             };
             // Thai and Lao AM are letters by category but SpacingMark for clusters.
             other &= c is not '\u0E33' and not '\u0EB3' && !char.IsSurrogate(c);
-            flags[i] = (byte)((joinsNext ? 0 : StandsAlone) | (other ? BreaksBefore : 0));
+            // Nonspacing and enclosing marks are all Extend; Indic ones (U+0900-U+0DFF) may be conjunct linkers.
+            var mark = category is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark && c is < '\u0900' or > '\u0DFF';
+            flags[i] = (byte)((joinsNext ? 0 : StandsAlone) | (other ? BreaksBefore : 0) | (mark ? Mark : 0));
         }
 
         return flags;

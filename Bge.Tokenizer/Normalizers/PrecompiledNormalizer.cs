@@ -47,14 +47,36 @@ internal sealed class PrecompiledNormalizer(PrecompiledCharsMap map) : INormaliz
         {
             _text = text;
             _end = end;
-            var c = text[index];
-            if (index + 1 == end ? !char.IsSurrogate(c) : GraphemeShortcut.IsSingle(c, text[index + 1]))
+
+            // A run of one-character clusters in one call (bounded, so tokenization still stops soon after its limit).
+            var start = index;
+            while (index < end && index - start < 64)
             {
-                Emit(1, map.LookupChar(c), c);
-                return index + 1;
+                var c = text[index];
+                if (!(index + 1 == end ? !char.IsSurrogate(c) : GraphemeShortcut.IsSingle(c, text[index + 1])))
+                {
+                    break;
+                }
+
+                if (map.LookupChar(c) is { } replacement)
+                {
+                    Replace(1, replacement);
+                }
+                else
+                {
+                    Push(c, 0);
+                }
+
+                index++;
             }
 
-            var cluster = text.AsSpan(index, StringInfo.GetNextTextElementLength(text.AsSpan(index, end - index)));
+            if (index > start || index == end)
+            {
+                return index;
+            }
+
+            var length = GraphemeShortcut.MarkedClusterLength(text, index, end);
+            var cluster = text.AsSpan(index, length > 0 ? length : StringInfo.GetNextTextElementLength(text.AsSpan(index, end - index)));
             Span<byte> utf8 = stackalloc byte[WholeClusterBytes * 3];
             if (System.Text.Encoding.UTF8.GetByteCount(cluster) < WholeClusterBytes)
             {
@@ -69,8 +91,16 @@ internal sealed class PrecompiledNormalizer(PrecompiledCharsMap map) : INormaliz
             for (var i = 0; i < cluster.Length;)
             {
                 var rune = TextUnits.ReadRune(text, index + i, index + cluster.Length, out var consumed);
-                var bytes = rune.EncodeToUtf8(utf8);
-                Emit(1, map.Lookup(utf8[..bytes]), rune.Value);
+                if (rune.IsBmp)
+                {
+                    Emit(1, map.LookupChar((char)rune.Value), rune.Value);
+                }
+                else
+                {
+                    var bytes = rune.EncodeToUtf8(utf8);
+                    Emit(1, map.Lookup(utf8[..bytes]), rune.Value);
+                }
+
                 i += consumed;
             }
 
@@ -136,6 +166,15 @@ internal sealed class PrecompiledNormalizer(PrecompiledCharsMap map) : INormaliz
             if (_pendingChange > 0 || _cursor >= _end)
             {
                 next.Add(_pendingCodePoint, _previous.Start, _previous.End);
+                return;
+            }
+
+            if (_pendingChange == 0 && !char.IsSurrogate(_text[_cursor]))
+            {
+                // The usual case: one code point in, one out.
+                next.Add(_pendingCodePoint, _cursor, _cursor + 1);
+                _previous = (_cursor, _cursor + 1);
+                _cursor++;
                 return;
             }
 

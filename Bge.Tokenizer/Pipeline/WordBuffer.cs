@@ -46,15 +46,26 @@ internal sealed class WordBuffer(int capacity)
 
         End = end;
         CodePoints++;
+        var length = Length;
+        if (codePoint < 0x10000 && length < _chars.Length)
+        {
+            // The usual case: one UTF-16 unit, room for it.
+            _chars[length] = (char)codePoint;
+            _from[length] = start;
+            _to[length] = end;
+            Length = length + 1;
+            return;
+        }
+
         var units = codePoint >= 0x10000 ? 2 : 1;
-        if (Length + units > Capacity)
+        if (length + units > Capacity)
         {
             return;
         }
 
-        if (Length + units > _chars.Length)
+        if (length + units > _chars.Length)
         {
-            var size = (int)Math.Min(Capacity, Math.Max(2L * _chars.Length, Length + units));
+            var size = (int)Math.Min(Capacity, Math.Max(2L * _chars.Length, length + units));
             Array.Resize(ref _chars, size);
             Array.Resize(ref _from, size);
             Array.Resize(ref _to, size);
@@ -62,20 +73,20 @@ internal sealed class WordBuffer(int capacity)
 
         if (units == 1)
         {
-            _chars[Length] = (char)codePoint;
+            _chars[length] = (char)codePoint;
         }
         else
         {
-            new Rune(codePoint).EncodeToUtf16(_chars.AsSpan(Length));
+            new Rune(codePoint).EncodeToUtf16(_chars.AsSpan(length));
         }
 
         for (var k = 0; k < units; k++)
         {
-            _from[Length + k] = start;
-            _to[Length + k] = end;
+            _from[length + k] = start;
+            _to[length + k] = end;
         }
 
-        Length += units;
+        Length = length + units;
     }
 
     public void Clear()

@@ -50,7 +50,15 @@ internal static class XlmRobertaLayout
         pieces.Add("<mask>");
         scores.Add(0);
         var maskId = pieces.Count - 1;
-        var unigram = new Unigram(pieces, scores, 3);
+        Unigram unigram;
+        try
+        {
+            unigram = new Unigram(pieces, scores, 3);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TokenizerFormatException(source, e.Message, innerException: e);
+        }
 
         var added = config.AddedTokens?.ToList() ?? [];
         if (added.Count == 0)
