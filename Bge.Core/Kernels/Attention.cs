@@ -166,9 +166,9 @@ public static class Attention
                     }
 
                     // Every row reads its running state before any row writes it, so a repeated row computes what
-                    // its original computes (finite numbers, never stored). A maximum raised by more than the exponential's floor scales the old
-                    // part by 0 rather than e⁻³⁰: below the float resolution of the new sum (at least 1) either way,
-                    // and repeated floors would otherwise multiply into subnormals.
+                    // its original computes (finite numbers, never stored). A maximum raised by more than the
+                    // exponential's floor scales the old part by 0 rather than e⁻³⁰: below the float resolution of
+                    // the new sum (at least 1) either way, and repeated floors would otherwise multiply into subnormals.
                     for (var r = 0; r < Rows; r++)
                     {
                         var row = scores + (r * tile);
