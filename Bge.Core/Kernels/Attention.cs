@@ -166,9 +166,9 @@ public static class Attention
                     }
 
                     // Every row reads its running state before any row writes it, so a repeated row computes what
-                    // its original computes (finite numbers, never stored). A maximum raised by more than the exponential's floor scales the old
-                    // part by 0 rather than e⁻³⁰: below the float resolution of the new sum (at least 1) either way,
-                    // and repeated floors would otherwise multiply into subnormals.
+                    // its original computes (finite numbers, never stored). A maximum raised by more than the
+                    // exponential's floor scales the old part by 0 rather than e⁻³⁰: below the float resolution of
+                    // the new sum (at least 1) either way, and repeated floors would otherwise multiply into subnormals.
                     for (var r = 0; r < Rows; r++)
                     {
                         var row = scores + (r * tile);
@@ -291,6 +291,37 @@ public static class Attention
         float* p0 = p, p1 = p + ldp, p2 = p + (2 * ldp), p3 = p + (3 * ldp), p4 = p + (4 * ldp), p5 = p + (5 * ldp);
         float* out0 = outputs[0], out1 = outputs[1], out2 = outputs[2], out3 = outputs[3], out4 = outputs[4], out5 = outputs[5];
         var f = 0;
+
+        // With 32 vector registers (512 bits), four vectors of features at a time: 24 accumulators, and 4 loads and
+        // 6 broadcasts per 24 multiply-adds rather than per 12. Each output is still summed over j in order.
+        for (; V.Width == SimdWidth.Vector512 && f + (4 * n) <= d; f += 4 * n)
+        {
+            V q00 = V.Zero, q01 = V.Zero, q02 = V.Zero, q03 = V.Zero;
+            V q10 = V.Zero, q11 = V.Zero, q12 = V.Zero, q13 = V.Zero;
+            V q20 = V.Zero, q21 = V.Zero, q22 = V.Zero, q23 = V.Zero;
+            V q30 = V.Zero, q31 = V.Zero, q32 = V.Zero, q33 = V.Zero;
+            V q40 = V.Zero, q41 = V.Zero, q42 = V.Zero, q43 = V.Zero;
+            V q50 = V.Zero, q51 = V.Zero, q52 = V.Zero, q53 = V.Zero;
+            var v = values + f;
+            for (var j = 0; j < count; j++, v += d)
+            {
+                V v0 = V.Load(v), v1 = V.Load(v + n), v2 = V.Load(v + (2 * n)), v3 = V.Load(v + (3 * n));
+                MultiplyAddTo(ref q00, ref q01, ref q02, ref q03, V.Create(p0[j]), v0, v1, v2, v3);
+                MultiplyAddTo(ref q10, ref q11, ref q12, ref q13, V.Create(p1[j]), v0, v1, v2, v3);
+                MultiplyAddTo(ref q20, ref q21, ref q22, ref q23, V.Create(p2[j]), v0, v1, v2, v3);
+                MultiplyAddTo(ref q30, ref q31, ref q32, ref q33, V.Create(p3[j]), v0, v1, v2, v3);
+                MultiplyAddTo(ref q40, ref q41, ref q42, ref q43, V.Create(p4[j]), v0, v1, v2, v3);
+                MultiplyAddTo(ref q50, ref q51, ref q52, ref q53, V.Create(p5[j]), v0, v1, v2, v3);
+            }
+
+            Finish(q00, q01, q02, q03, out0 + f, corrections[0], first);
+            Finish(q10, q11, q12, q13, out1 + f, corrections[1], first);
+            Finish(q20, q21, q22, q23, out2 + f, corrections[2], first);
+            Finish(q30, q31, q32, q33, out3 + f, corrections[3], first);
+            Finish(q40, q41, q42, q43, out4 + f, corrections[4], first);
+            Finish(q50, q51, q52, q53, out5 + f, corrections[5], first);
+        }
+
         for (; f + (2 * n) <= d; f += 2 * n)
         {
             V o00 = V.Zero, o01 = V.Zero, o10 = V.Zero, o11 = V.Zero, o20 = V.Zero, o21 = V.Zero, o30 = V.Zero, o31 = V.Zero;
@@ -381,6 +412,26 @@ public static class Attention
     {
         Finish(low, output, correction, first);
         Finish(high, output + V.Count, correction, first);
+    }
+
+    // Four vectors of one row's features: output[0..4V).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Finish<V>(V a0, V a1, V a2, V a3, float* output, float correction, bool first)
+        where V : unmanaged, IVector<V>
+    {
+        Finish(a0, a1, output, correction, first);
+        Finish(a2, a3, output + (2 * V.Count), correction, first);
+    }
+
+    // One row's four accumulators += x · (v0, v1, v2, v3).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyAddTo<V>(ref V a0, ref V a1, ref V a2, ref V a3, V x, V v0, V v1, V v2, V v3)
+        where V : unmanaged, IVector<V>
+    {
+        V.MultiplyAddTo(ref a0, x, v0);
+        V.MultiplyAddTo(ref a1, x, v1);
+        V.MultiplyAddTo(ref a2, x, v2);
+        V.MultiplyAddTo(ref a3, x, v3);
     }
 
     /// <summary>The plain twin, in double: q, k, v are [length × d] each; returns [length × d].</summary>
