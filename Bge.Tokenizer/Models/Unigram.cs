@@ -53,7 +53,8 @@ internal sealed class Unigram : ITokenModel
         var n = chars.Length;
         var lattice = _lattice ??= new Lattice();
         var cache = n <= WordCache.MaxWordLength ? lattice.CacheOf(this) : null;
-        if (cache is not null && cache.TryGet(chars, out var known))
+        var hash = 0;
+        if (cache is not null && cache.TryGet(chars, out hash, out var known))
         {
             for (var t = 0; t < known.Length; t += 3)
             {
@@ -101,7 +102,7 @@ internal sealed class Unigram : ITokenModel
             start += width;
         }
 
-        Emit(word, lattice, into, cache);
+        Emit(word, lattice, into, cache, hash);
     }
 
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
@@ -121,7 +122,7 @@ internal sealed class Unigram : ITokenModel
     }
 
     /// <summary>Walks the best path back from the end, then appends it forwards, fusing runs of unknown pieces.</summary>
-    private void Emit(WordBuffer word, Lattice lattice, TokenList into, WordCache? cache)
+    private void Emit(WordBuffer word, Lattice lattice, TokenList into, WordCache? cache, int hash)
     {
         var path = lattice.Path;
         var count = 0;
@@ -169,7 +170,7 @@ internal sealed class Unigram : ITokenModel
             Add(UnknownId, runStart, runEnd);
         }
 
-        cache?.Add(word.Chars, packed.AsSpan(0, 3 * tokens));
+        cache?.Add(word.Chars, hash, packed.AsSpan(0, 3 * tokens));
     }
 
     /// <summary>The best path to a position: its score, where its last piece starts (-1: not reached yet), the piece.</summary>
