@@ -18,6 +18,10 @@ internal sealed class Unigram : ITokenModel
     private readonly string[] _pieces;
     private readonly double[] _scores;
     private readonly PieceTrie _trie;
+
+    // The score of the piece ending at each trie node, so the search reads it beside the node's id rather than
+    // through it (one dependent load less per piece found).
+    private readonly double[] _nodeScores;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _ids;
     private readonly double _unknownScore;
 
@@ -31,6 +35,13 @@ internal sealed class Unigram : ITokenModel
         _scores = [.. scores];
         UnknownId = unknownId;
         _trie = new PieceTrie(_pieces);
+        _nodeScores = new double[_trie.NodeCount];
+        for (var node = 0; node < _nodeScores.Length; node++)
+        {
+            var piece = _trie.Value(node);
+            _nodeScores[node] = piece >= 0 ? _scores[piece] : 0;
+        }
+
         var ids = new Dictionary<string, int>(_pieces.Length, StringComparer.Ordinal);
         for (var id = 0; id < _pieces.Length; id++)
         {
@@ -76,7 +87,7 @@ internal sealed class Unigram : ITokenModel
                 var id = _trie.Value(node);
                 if (id >= 0)
                 {
-                    var candidate = reached + _scores[id];
+                    var candidate = reached + _nodeScores[node];
                     ref var target = ref best[end];
                     if (target.From < 0 || candidate > target.Score)
                     {
