@@ -99,6 +99,9 @@ internal sealed class PieceTrie
         }
     }
 
+    /// <summary>How many nodes the trie has (node ids run from 0, the root, to this − 1).</summary>
+    public int NodeCount => _values.Length;
+
     /// <summary>The id of the piece that ends at <paramref name="node"/>, or -1.</summary>
     public int Value(int node) => _values[node];
 
