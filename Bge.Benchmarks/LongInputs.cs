@@ -10,7 +10,7 @@ using Bge.Weights;
 namespace Bge.Benchmarks;
 
 /// <summary>
-/// Long inputs on an encoder of bge-m3's encoder shape as issue 23 states it (12 layers, hidden 768, 12 heads, FFN
+/// Long inputs on a BERT-base-shaped encoder (12 layers, hidden 768, 12 heads, FFN
 /// 3072) with 8,194 positions and random weights, written once (about 0.9 GB under the temp folder) as a model
 /// directory for us and as an ONNX graph of the same tensors for ONNX Runtime. Each measurement runs in a child
 /// process of its own (<c>long-probe ENGINE LENGTH THREADS RUNS</c>), so the peak working set it reports (VmHWM)

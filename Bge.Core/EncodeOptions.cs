@@ -17,8 +17,15 @@ public sealed record EncodeOptions
     /// </summary>
     public int? MaxLength { get; init; }
 
-    /// <summary>Texts per forward pass.</summary>
+    /// <summary>Texts per forward pass, at most (see <see cref="TokensPerBatchSlot"/>).</summary>
     public int BatchSize { get; init; } = 32;
+
+    /// <summary>
+    /// Tokens each slot of <see cref="BatchSize"/> may take: a batch holds at most <c>BatchSize</c> texts and at most
+    /// <c>BatchSize × 512</c> tokens, so a batch of long inputs needs no more memory than one of 512-token texts.
+    /// A text's vector does not depend on how texts are batched.
+    /// </summary>
+    public const int TokensPerBatchSlot = 512;
 }
 
 /// <summary>How an embedder is set up.</summary>
