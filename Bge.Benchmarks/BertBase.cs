@@ -18,21 +18,27 @@ internal static class BertBase
 
     public static string OnnxFile => Path.Combine(Folder, "model.onnx");
 
-    public static void EnsureWritten()
+    public static void EnsureWritten() => EnsureWritten(Folder, Config, seed: 768, "the random BERT-base model", "bert-base-uncased");
+
+    /// <summary>
+    /// Writes random weights of <paramref name="config"/> once into <paramref name="folder"/>: <c>model/</c> for us and
+    /// <c>model.onnx</c> of the same tensors for ONNX Runtime, with a stamp so a second call does nothing.
+    /// </summary>
+    internal static void EnsureWritten(string folder, EncoderConfig config, int seed, string what, string shape)
     {
-        var stamp = Path.Combine(Folder, ".complete");
+        var stamp = Path.Combine(folder, ".complete");
         if (File.Exists(stamp))
         {
             return;
         }
 
-        Console.WriteLine($"Writing the random BERT-base model and its ONNX graph to {Folder} (once) ...");
-        System.IO.Directory.CreateDirectory(Folder);
-        var tensors = RandomTensors(Config, seed: 768);
+        Console.WriteLine($"Writing {what} and its ONNX graph to {folder} (once) ...");
+        System.IO.Directory.CreateDirectory(folder);
+        var tensors = RandomTensors(config, seed);
         var vocabulary = Bge.Tokenizer.Tokenizer.FromWordPieceVocab(Path.Combine(BenchModels.Directory(BenchModels.Recipes.Default), "vocab.txt"));
-        var card = new ModelCard(PoolingMode.Cls, null, "Random weights in the shape of bert-base-uncased, for benchmarks only.\n");
-        ModelDirectoryWriter.Write(Directory, Config, tensors, [.. Enumerable.Range(0, vocabulary.VocabularySize).Select(i => vocabulary.IdToToken(i)!)], card);
-        File.WriteAllBytes(OnnxFile, OnnxBertExport.Build(Config, tensors));
+        var card = new ModelCard(PoolingMode.Cls, null, $"Random weights in the shape of {shape}, for benchmarks only.\n");
+        ModelDirectoryWriter.Write(Path.Combine(folder, "model"), config, tensors, [.. Enumerable.Range(0, vocabulary.VocabularySize).Select(i => vocabulary.IdToToken(i)!)], card);
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), OnnxBertExport.Build(config, tensors));
         File.WriteAllText(stamp, "");
     }
 

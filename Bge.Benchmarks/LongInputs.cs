@@ -27,23 +27,8 @@ internal static class LongInputs
 
     private static string OnnxFile => Path.Combine(Folder, "model.onnx");
 
-    private static void EnsureWritten()
-    {
-        var stamp = Path.Combine(Folder, ".complete");
-        if (File.Exists(stamp))
-        {
-            return;
-        }
-
-        Console.WriteLine($"Writing the random long-input model and its ONNX graph to {Folder} (once) ...");
-        Directory.CreateDirectory(Folder);
-        var tensors = BertBase.RandomTensors(Config, seed: 8194);
-        var vocabulary = Bge.Tokenizer.Tokenizer.FromWordPieceVocab(Path.Combine(BenchModels.Directory(BenchModels.Recipes.Default), "vocab.txt"));
-        var card = new ModelCard(PoolingMode.Cls, null, "Random weights in the shape of bge-m3's encoder (12 layers, hidden 768), with 8,194 positions, for benchmarks only.\n");
-        ModelDirectoryWriter.Write(ModelDirectory, Config, tensors, [.. Enumerable.Range(0, vocabulary.VocabularySize).Select(i => vocabulary.IdToToken(i)!)], card);
-        File.WriteAllBytes(OnnxFile, OnnxBertExport.Build(Config, tensors));
-        File.WriteAllText(stamp, "");
-    }
+    private static void EnsureWritten() =>
+        BertBase.EnsureWritten(Folder, Config, seed: 8194, "the random long-input model", "a BERT-base encoder (12 layers, hidden 768) with 8,194 positions");
 
     /// <summary>The table: for each length, <paramref name="rounds"/> rounds of one child per engine, alternating.</summary>
     public static int Run(int threads, int rounds, int[] lengths)
