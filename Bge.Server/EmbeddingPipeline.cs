@@ -127,10 +127,10 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler schedu
             return encoding;
         }
 
-        var whole = embedder.Tokenizer.Encode(text, int.MaxValue);
         if (!settings.Truncate)
         {
-            throw TooLong(field, whole.Length, max);
+            // Counted only to say how long it is; a truncated request never tokenizes past the limit.
+            throw TooLong(field, embedder.Tokenizer.Encode(text, int.MaxValue).Length, max);
         }
 
         return settings.TruncateLeft ? embedder.Tokenizer.Encode(text, max, TruncationSide.Left) : encoding;
