@@ -8,6 +8,7 @@ using Bge.Benchmarks;
 // long [--threads N] [--rounds R] [--lengths 512,2048,8192]: long inputs, each engine in its own process (long-probe is
 // the child); long-attention [--threads N] [--repeats R] [--lengths ...] [--tiles 256,512]: the attention kernel alone;
 // ort-serve [--port P] and serve-baseline [--text T] [--seconds S]: used by serve-load.sh (the server load test);
+// kernels [--threads N] [--seconds S] [--shapes MxKxN,...]: the GEMM alone, fp32 beside every int8 kernel this CPU runs;
 // tokenize [--rounds N]: our SentencePiece tokenizer's tokens/s beside Microsoft.ML.Tokenizers' on the shared xlmr texts;
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
@@ -17,6 +18,15 @@ if (args.Length > 0 && args[0] == "compare")
     return Option("--precision") is { } p && Bge.Core.Precisions.Parse(p) is var precision && precision != Bge.Core.Precision.Fp32
         ? ComparePrecision.Run(threads, seconds, precision)
         : Compare.Run(threads, seconds, args.Contains("--bert-base"));
+}
+
+if (args.Length > 0 && args[0] == "kernels")
+{
+    var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+    var shapes = Option("--shapes") is { } list
+        ? list.Split(',').Select(shape => shape.Split('x').Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray()).Select(d => (d[0], d[1], d[2])).ToArray()
+        : GemmKernels.Shapes;
+    return GemmKernels.Run(threads, Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 1, shapes);
 }
 
 if (args.Length > 0 && args[0] == "stream")

@@ -29,7 +29,7 @@ internal static class BenchCommand
             var loaded = loading.Elapsed.TotalMilliseconds;
             var (budget, parallelism) = (parse.GetValue(seconds), parse.GetValue(threads));
             ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, "--threads");
-            Console.WriteLine($"model: {embedder.Name}; kernels: {Simd.Describe(embedder.Model.Simd)}; precision: {Precisions.Name(embedder.Model.Precision)}; threads: {parallelism}");
+            Console.WriteLine($"model: {embedder.Name}; kernels: {Simd.Describe(embedder.Model.Simd)}; precision: {Precisions.Name(embedder.Model.Precision)}{(embedder.Model.Precision == Precision.Int8 ? $" (int8 products: {Gemm.DescribeInt8(embedder.Model.Simd)})" : "")}; threads: {parallelism}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load ms {loaded:F0}"));
             var words = string.Join(' ', Enumerable.Range(0, 600).Select(i => Words[i * 7 % Words.Length]));
             var warmUp = embedder.Tokenizer.EncodeBatch(Enumerable.Repeat(words, 8).ToList(), 128);

@@ -71,7 +71,8 @@ internal static class EmbedCommand
         var c = CultureInfo.InvariantCulture;
         var config = embedder.Model.Config;
         Console.WriteLine($"model: {name} ({config.NumHiddenLayers} layers, hidden {config.HiddenSize}), pooling {(options.Pooling ?? embedder.TrainedPooling).ToString().ToLowerInvariant()}, {(options.Normalize ? "L2-normalized" : "not normalized")}");
-        Console.WriteLine($"kernels: {Bge.Core.Kernels.Simd.Describe(embedder.Model.Simd)}" + (embedder.Model.Precision == Precision.Fp32 ? "" : $", {Precisions.Name(embedder.Model.Precision)} weights"));
+        Console.WriteLine($"kernels: {Bge.Core.Kernels.Simd.Describe(embedder.Model.Simd)}" + (embedder.Model.Precision == Precision.Fp32 ? "" : $", {Precisions.Name(embedder.Model.Precision)} weights")
+                          + (embedder.Model.Precision == Precision.Int8 ? $" (int8 products: {Bge.Core.Kernels.Gemm.DescribeInt8(embedder.Model.Simd)})" : ""));
         Console.WriteLine($"embeddings: shape ({embeddings.Rows}, {embeddings.Columns})");
         for (var i = 0; i < embeddings.Rows; i++)
         {

@@ -40,6 +40,9 @@ public static partial class Gemm
 
         /// <summary>ARM64 SDOT (signed four-way dot product, the Dp extension).</summary>
         ArmDot,
+
+        /// <summary>AVX-512BW at 512 bits without VNNI: weights sign-extended to int16 as they are read, activations packed as int16, PMADDWD pairs.</summary>
+        Avx512Widened,
     }
 
     /// <summary>Output columns per int8 panel at <paramref name="simd"/>: 16 at 256 and 512 bits (two 256-bit vectors of int32: .NET has no 512-bit VNNI), 8 at 128 bits, 2 on the scalar path.</summary>
@@ -48,16 +51,6 @@ public static partial class Gemm
         SimdWidth.Vector512 or SimdWidth.Vector256 => 16,
         SimdWidth.Vector128 => 8,
         _ => 2,
-    };
-
-    /// <summary>The fastest int8 kernel this CPU runs for panels of <paramref name="simd"/>.</summary>
-    internal static Int8Kernel BestInt8Kernel(SimdWidth simd) => Int8PanelWidth(simd) switch
-    {
-        16 when Int8Dot.Vnni.IsSupported => Int8Kernel.AvxVnni,
-        16 when Int8Dot.Avx2.IsSupported => Int8Kernel.Avx2,
-        8 when Int8Dot.Ssse3.IsSupported => Int8Kernel.Ssse3,
-        8 when Int8Dot.ArmDot.IsSupported => Int8Kernel.ArmDot,
-        _ => Int8Kernel.Scalar,
     };
 
     /// <summary>Whether <paramref name="kernel"/> runs here on panels of <paramref name="panelWidth"/> columns.</summary>
@@ -69,6 +62,7 @@ public static partial class Gemm
         Int8Kernel.Avx2 => panelWidth == 16 && Int8Dot.Avx2.IsSupported,
         Int8Kernel.Avx2Unsigned => panelWidth == 16 && Int8Dot.Avx2Unsigned.IsSupported,
         Int8Kernel.AvxVnni => panelWidth == 16 && Int8Dot.Vnni.IsSupported,
+        Int8Kernel.Avx512Widened => panelWidth == 16 && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported,
         _ => false,
     };
 
@@ -85,8 +79,17 @@ public static partial class Gemm
 
         int k = weight.In, depth = weight.Depth, n = weight.Out, width = weight.PanelWidth;
         const int strip = Int8StripRows;
-        var strips = (m + strip - 1) / strip;
-        var quantized = System.Buffers.ArrayPool<sbyte>.Shared.Rent(Math.Max(1, strips * strip * depth));
+        // Whole kernel calls' worth of strips: the rows past m are zero.
+        var callRows = KernelRows(kernel);
+        var strips = (m + callRows - 1) / callRows * callRows / strip;
+        var form = kernel switch
+        {
+            Int8Kernel.AvxVnni or Int8Kernel.Avx2Unsigned => ActivationForm.Offset,
+            Int8Kernel.Avx512Widened => ActivationForm.Widened,
+            _ => ActivationForm.Signed,
+        };
+        var bytesPerValue = form == ActivationForm.Widened ? 2 : 1;
+        var quantized = System.Buffers.ArrayPool<sbyte>.Shared.Rent(Math.Max(1, strips * strip * depth * bytesPerValue));
         var rowScales = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, strips * strip));
         var rowZeros = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, strips * strip));
         try
@@ -96,9 +99,8 @@ public static partial class Gemm
             fixed (int* psum = weight.ColumnSums, pz = rowZeros)
             {
                 var (aa, qq, ss, zz) = ((nint)pa, (nint)pq, (nint)ps, (nint)pz);
-                var offset = kernel is Int8Kernel.AvxVnni or Int8Kernel.Avx2Unsigned;
                 WorkerTeam.For(strips, WorkerTeam.ThreadsFor((long)m * k * 16, parallelism), s =>
-                    QuantizeStrip((float*)aa, k, depth, s * strip, Math.Min(m, (s + 1) * strip), (sbyte*)qq + ((long)s * strip * depth), (float*)ss + (s * strip), (int*)zz + (s * strip), offset));
+                    QuantizeStrip((float*)aa, k, depth, s * strip, Math.Min(m, (s + 1) * strip), (sbyte*)qq + ((long)s * strip * depth * bytesPerValue), (float*)ss + (s * strip), (int*)zz + (s * strip), form));
                 var o = new Int8Operands(pq, rowScales: ps, pz, m, depth, pw, pscale, psum, pb, n, width, pc);
                 MultiplyInt8(o, parallelism, epilogue, kernel, weight.Simd);
             }
@@ -131,7 +133,7 @@ public static partial class Gemm
     {
         parallelism = WorkerTeam.ThreadsFor((long)o.M * o.Depth * o.N / 2, parallelism);
         var panelCount = (o.N + o.Width - 1) / o.Width;
-        var (rowTiles, tileRows) = RowTiles(o.M, Int8StripRows, parallelism);
+        var (rowTiles, tileRows) = RowTiles(o.M, KernelRows(kernel), parallelism);
         var panelTiles = parallelism <= 1 ? 1 : Math.Min(panelCount, Math.Max(1, ((2 * parallelism) + rowTiles - 1) / rowTiles));
         var panelsPerTile = (panelCount + panelTiles - 1) / panelTiles;
         void Run(int t)
@@ -156,41 +158,52 @@ public static partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TileInt8(Int8Operands o, int r0, int r1, int p0, int p1, Int8Kernel kernel)
     {
-        const int strip = Int8StripRows;
-        var acc = stackalloc int[strip * o.Width];
+        var rows = KernelRows(kernel);
+        var acc = stackalloc int[rows * o.Width];
         var groups = o.Depth / 4;
         for (var p = p0; p < p1; p++)
         {
             var col = p * o.Width;
             var panel = o.Panels + ((long)p * o.Depth * o.Width);
-            for (var row = r0; row < r1; row += strip)
+            for (var row = r0; row < r1; row += rows)
             {
                 var a = o.A + ((long)row * o.Depth);
                 var sums = o.Sums + col;
-                switch (kernel)
-                {
-                    case Int8Kernel.AvxVnni:
-                        Int8Dot.Kernel<Int8Dot.Vnni, Vector256<int>>(a, groups, panel, acc, sums);
-                        break;
-                    case Int8Kernel.Avx2:
-                        Int8Dot.Kernel<Int8Dot.Avx2, Vector256<int>>(a, groups, panel, acc, sums);
-                        break;
-                    case Int8Kernel.Avx2Unsigned:
-                        Int8Dot.Kernel<Int8Dot.Avx2Unsigned, Vector256<int>>(a, groups, panel, acc, sums);
-                        break;
-                    case Int8Kernel.Ssse3:
-                        Int8Dot.Kernel<Int8Dot.Ssse3, Vector128<int>>(a, groups, panel, acc, sums);
-                        break;
-                    case Int8Kernel.ArmDot:
-                        Int8Dot.Kernel<Int8Dot.ArmDot, Vector128<int>>(a, groups, panel, acc, sums);
-                        break;
-                    default:
-                        Int8Dot.ScalarKernel(a, groups, panel, o.Width, acc);
-                        break;
-                }
-
-                Dequantize(acc, o, row, Math.Min(strip, r1 - row), col, Math.Min(o.Width, o.N - col));
+                MicroKernel(kernel, kernel == Int8Kernel.Avx512Widened ? (sbyte*)((short*)o.A + ((long)row * o.Depth)) : a, groups, panel, acc, sums, o.Width);
+                Dequantize(acc, o, row, Math.Min(rows, r1 - row), col, Math.Min(o.Width, o.N - col));
             }
+        }
+    }
+
+    /// <summary>Rows of A per call of <paramref name="kernel"/>: one strip, or two for the 512-bit kernel, which has the registers to read its weights once for both.</summary>
+    internal static int KernelRows(Int8Kernel kernel) => kernel == Int8Kernel.Avx512Widened ? 2 * Int8StripRows : Int8StripRows;
+
+    /// <summary>One call's strips (<see cref="KernelRows"/>) against one panel: acc[rows × width] = strip · panel over <paramref name="groups"/> groups of four inputs, on <paramref name="kernel"/>.</summary>
+    internal static unsafe void MicroKernel(Int8Kernel kernel, sbyte* strip, int groups, sbyte* panel, int* acc, int* columnSums, int width = 16)
+    {
+        switch (kernel)
+        {
+            case Int8Kernel.Avx512Widened:
+                Int8Dot.Widened512((short*)strip, groups, panel, acc);
+                break;
+            case Int8Kernel.AvxVnni:
+                Int8Dot.Kernel<Int8Dot.Vnni, Vector256<int>>(strip, groups, panel, acc, columnSums);
+                break;
+            case Int8Kernel.Avx2:
+                Int8Dot.Kernel<Int8Dot.Avx2, Vector256<int>>(strip, groups, panel, acc, columnSums);
+                break;
+            case Int8Kernel.Avx2Unsigned:
+                Int8Dot.Kernel<Int8Dot.Avx2Unsigned, Vector256<int>>(strip, groups, panel, acc, columnSums);
+                break;
+            case Int8Kernel.Ssse3:
+                Int8Dot.Kernel<Int8Dot.Ssse3, Vector128<int>>(strip, groups, panel, acc, columnSums);
+                break;
+            case Int8Kernel.ArmDot:
+                Int8Dot.Kernel<Int8Dot.ArmDot, Vector128<int>>(strip, groups, panel, acc, columnSums);
+                break;
+            default:
+                Int8Dot.ScalarKernel(strip, groups, panel, width, acc);
+                break;
         }
     }
 
@@ -224,11 +237,43 @@ public static partial class Gemm
         }
     }
 
-    // Rows r0..r1 of A (k wide) into one strip [depth/4 × Int8StripRows × 4], their scales and zero points; rows past
-    // r1 and inputs past k are zero (the weights there are zero too). With offset, every byte is stored + 128 (the
-    // unsigned operand VPDPBUSD wants), so that the kernel broadcasts it straight from memory.
-    private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales, int* zeros, bool offset)
+    /// <summary>How a kernel wants the quantized activations stored.</summary>
+    private enum ActivationForm
     {
+        /// <summary>int8 as quantized.</summary>
+        Signed,
+
+        /// <summary>Every byte + 128: the unsigned operand VPDPBUSD wants.</summary>
+        Offset,
+
+        /// <summary>int16: the operand of PMADDWD.</summary>
+        Widened,
+    }
+
+    // Rows r0..r1 of A (k wide) into one strip [depth/4 × Int8StripRows × 4], their scales and zero points; rows past
+    // r1 and inputs past k are zero (the weights there are zero too). The strip is stored in the kernel's form, so
+    // that the kernel broadcasts its activations straight from memory.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales, int* zeros, ActivationForm form)
+    {
+        if (form == ActivationForm.Widened)
+        {
+            // Quantized into the strip's upper half, then widened downwards in place: element i
+            // moves from byte n + i to bytes 2i and 2i + 1, never past a byte still to be read.
+            var n = Int8StripRows * depth;
+            QuantizeStrip(a, k, depth, r0, r1, strip + n, scales, zeros, ActivationForm.Signed);
+            var wide = (short*)strip;
+            for (var i = 0; i < n; i += 16)
+            {
+                // n is a multiple of 16 (four rows × depth, itself a multiple of four).
+                var (low, high) = Vector128.Widen(Vector128.Load(strip + n + i));
+                low.Store(wide + i);
+                high.Store(wide + i + 8);
+            }
+
+            return;
+        }
+
         new Span<sbyte>(strip, Int8StripRows * depth).Clear();
         var row = stackalloc sbyte[depth];
         for (var r = 0; r < Int8StripRows; r++)
@@ -247,65 +292,11 @@ public static partial class Gemm
             }
         }
 
-        if (offset)
+        if (form == ActivationForm.Offset)
         {
             var bytes = new Span<byte>(strip, Int8StripRows * depth);
             System.Numerics.Tensors.TensorPrimitives.Xor(bytes, (byte)0x80, bytes);
         }
-    }
-
-    /// <summary>
-    /// Quantizes one row of activations onto −127…127 across its own range [min, max], widened to hold 0 (as ONNX's
-    /// DynamicQuantizeLinear does): scale = (max − min) / 254, <paramref name="zeroPoint"/> = −round(((max + min) / 2)
-    /// / scale), within ±127, q = round(x / scale) + zeroPoint (ties to even, clamped), so x ≈ (q − zeroPoint) · scale.
-    /// A row mostly of one sign (GELU's output, say) thus keeps nearly the full 8 bits where a symmetric scale would
-    /// spend one on values that never occur; the GEMM subtracts zeroPoint · Σw exactly, in integers. Returns the
-    /// scale: 0 for an all-zero row, NaN when a value is not finite (so it reaches the output rather than vanish).
-    /// </summary>
-    public static unsafe float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> destination, out int zeroPoint)
-    {
-        if (destination.Length < x.Length)
-        {
-            throw new ArgumentException($"{x.Length} activations into {destination.Length} int8 values", nameof(destination));
-        }
-
-        zeroPoint = 0;
-        var (min, max) = x.IsEmpty ? (0f, 0f) : (System.Numerics.Tensors.TensorPrimitives.Min(x), System.Numerics.Tensors.TensorPrimitives.Max(x));
-        // Holding 0 keeps the zero point within ±127 (so zeroPoint · Σw cannot overflow) and x / scale small enough
-        // to round exactly, however far from 0 the row lies.
-        (min, max) = (Math.Min(min, 0), Math.Max(max, 0));
-        var range = max - min;
-        if (!float.IsFinite(range) || range == 0)
-        {
-            destination[..x.Length].Clear();
-            return range == 0 ? 0 : float.NaN;
-        }
-
-        var inverse = 254f / range;
-        var zero = -(int)MathF.Round((max + min) * 0.5f * inverse);
-        zeroPoint = zero;
-        var i = 0;
-        fixed (float* px = x)
-        fixed (sbyte* pd = destination)
-        {
-            if (Vector256.IsHardwareAccelerated)
-            {
-                var (factor, offset, low, high) = (Vector256.Create(inverse), Vector256.Create(zero), Vector256.Create(-127), Vector256.Create(127));
-                Vector256<int> Quantize(float* p) => Vector256.Min(high, Vector256.Max(low, Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(p) * factor)) + offset));
-                for (; i + 32 <= x.Length; i += 32)
-                {
-                    var (q0, q1, q2, q3) = (Quantize(px + i), Quantize(px + i + 8), Quantize(px + i + 16), Quantize(px + i + 24));
-                    Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).Store(pd + i);
-                }
-            }
-
-            for (; i < x.Length; i++)
-            {
-                pd[i] = (sbyte)Math.Clamp((int)MathF.Round(px[i] * inverse) + zero, -127, 127);
-            }
-        }
-
-        return range / 254f;
     }
 
     /// <summary>
@@ -317,7 +308,7 @@ public static partial class Gemm
         var row = new sbyte[k];
         for (var r = 0; r < m; r++)
         {
-            var rowScale = QuantizeRow(a.Slice(r * k, k), row, out var zero);
+            var rowScale = ReferenceQuantizeRow(a.Slice(r * k, k), row, out var zero);
             for (var o = 0; o < n; o++)
             {
                 var sum = 0;

@@ -16,7 +16,7 @@ public sealed class Int8KernelTests
 
     // Rows around the strip (4) and tile (72) edges; K from 1 and off the groups of four; N around every panel width.
     private static IEnumerable<TestCaseData> Shapes() =>
-        from m in new[] { 1, 3, 4, 5, 16, 73, 150 }
+        from m in new[] { 1, 3, 4, 5, 8, 9, 16, 73, 150 }
         from k in new[] { 1, 3, 4, 7, 33, 385 }
         from n in new[] { 1, 7, 8, 17, 33, 100 }
         select new TestCaseData(m, k, n);
@@ -135,6 +135,32 @@ public sealed class Int8KernelTests
         Assert.That(q.All(v => v == -127) && zero == 127, Is.True);
         x[length / 2] = float.NaN;
         Assert.That(float.IsNaN(Gemm.QuantizeRow(x, q, out _)), Is.True, "a NaN reaches the output through the scale");
+    }
+
+    // The vector paths (512, 256 and 128 bits, with their tails) against the scalar loop: the same bytes, scale and
+    // zero point, for rows of every length around the vector widths, of one sign, with infinities and NaNs.
+    [Test]
+    public void ActivationRowsQuantizeAsTheScalarLoopDoes([Values(0f, 0.8f, -5f)] float shift)
+    {
+        for (var length = 1; length <= 200; length++)
+        {
+            var rows = new List<float[]> { Random(length, length).Select(v => v + shift).ToArray() };
+            foreach (var odd in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e30f })
+            {
+                var row = Random(length, length + 1000);
+                row[(length * 7) % length] = odd;
+                rows.Add(row);
+            }
+
+            foreach (var row in rows)
+            {
+                var (fast, slow) = (new sbyte[length], new sbyte[length]);
+                var scale = Gemm.QuantizeRow(row, fast, out var zero);
+                var expectedScale = Gemm.ReferenceQuantizeRow(row, slow, out var expectedZero);
+                Assert.That((scale, zero), Is.EqualTo((expectedScale, expectedZero)), $"length {length}, shift {shift}, max {row.Max()}");
+                Assert.That(fast, Is.EqualTo(slow), $"length {length}, shift {shift}");
+            }
+        }
     }
 
     [Test]
