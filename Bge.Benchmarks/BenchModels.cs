@@ -1,3 +1,4 @@
+using Bge.Core.Evaluation;
 using Bge.Reference;
 using Bge.Weights.Provisioning;
 
@@ -16,23 +17,9 @@ internal static class BenchModels
 
     public static byte[] Onnx(string name) => ManagedResources.Read(Provisioner.AssemblyOf(Recipes.Find(name)!), ".model.onnx");
 
-    /// <summary>Every unique sentence of STS-B test (sentence 1 and 2 columns, first-occurrence order).</summary>
-    public static IReadOnlyList<string> StsSentences()
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var sentences = new List<string>();
-        foreach (var line in File.ReadLines(Path.Combine(RepositoryPaths.Shared, "data", "stsb", "sts-test.csv")))
-        {
-            var columns = line.Split('\t');
-            foreach (var sentence in columns.Skip(5).Take(2))
-            {
-                if (seen.Add(sentence))
-                {
-                    sentences.Add(sentence);
-                }
-            }
-        }
+    /// <summary>STS-B test: pairs of sentences with their gold similarity.</summary>
+    public static string StsFile => Path.Combine(RepositoryPaths.Shared, "data", "stsb", "sts-test.csv");
 
-        return sentences;
-    }
+    /// <summary>Every unique sentence of STS-B test (sentence 1 and 2 columns, first-occurrence order).</summary>
+    public static IReadOnlyList<string> StsSentences() => StsBenchmark.UniqueSentences(StsBenchmark.Load(StsFile));
 }

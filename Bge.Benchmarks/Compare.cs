@@ -1,120 +1,122 @@
 using System.Diagnostics;
-using System.Globalization;
 using Bge.Core;
-using Bge.Tokenizer;
+using Bge.Core.Kernels;
 using Bge.Weights;
 
 namespace Bge.Benchmarks;
 
 /// <summary>
-/// The quick side-by-side run: our engine and ONNX Runtime on the same weights, token ids and thread count,
-/// one table of ratios (ours ÷ ONNX Runtime; above 1 is better for us, except where a row says lower is better).
+/// <c>compare</c>: our engine beside ONNX Runtime on the same weights, token ids and thread count, every measurement in
+/// a fresh process of its own while the other engines are idle (two engines' thread pools in one process disturb
+/// each other on a 2-core host), in the rounds <see cref="CompareTable"/> describes. At fp32: ours and ONNX Runtime,
+/// with MFU against the FMA peak measured first. <c>--precision int8</c>: ours at int8 (from a directory written by
+/// <see cref="ModelQuantizer"/>, as a user would ship it), ours at fp32, ONNX Runtime's own dynamic quantization of the
+/// same tensors, and ONNX Runtime at fp32; <c>bf16</c> likewise with ONNX Runtime at fp32 only (its CPU provider has
+/// no bf16 MatMul). STS-B Spearman is computed in the children, on the very embeddings they timed.
 /// </summary>
 internal static class Compare
 {
     private static readonly (int Batch, int Length)[] Shapes = [(1, 16), (8, 128), (32, 128), (1, 512)];
-    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static int Run(int threads, double secondsPerCase, bool bertBase)
+    public static int Run(int threads, double seconds, int rounds, Precision precision, bool bertBase)
     {
+        // Fewer rounds give no spread worth printing, and one slow round would be the median of two.
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 3);
         var total = Stopwatch.StartNew();
-        Console.WriteLine($"Bge vs ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, {threads} threads, {Environment.ProcessorCount} logical CPUs, {CpuName()}");
-        var simd = Bge.Core.Kernels.Simd.Default;
-        Console.WriteLine($"Kernels at {Bge.Core.Kernels.Simd.Describe(simd)} ({Bge.Core.Kernels.Simd.EnvironmentVariable} picks another)");
-        var peak = FmaPeak.GigaFlops(threads, TimeSpan.FromSeconds(2), simd);
-        Console.WriteLine($"FP32 FMA peak measured now at that width (12 independent FMA chains × {threads} threads running together for 2 s, sum of their median rates): {peak:F1} GFLOP/s");
-        Console.WriteLine();
-        Console.WriteLine($"| {"case",-34} | {"ours",14} | {"ONNX Runtime",14} | {"ratio",6} | {"our MFU",7} | {"ORT MFU",7} |");
-        Console.WriteLine($"|{new string('-', 36)}|{new string('-', 16)}|{new string('-', 16)}|{new string('-', 8)}|{new string('-', 9)}|{new string('-', 9)}|");
-        foreach (var model in BenchModels.Recipes.Models.Select(m => m.Name))
+        var fp32 = precision == Precision.Fp32;
+        CompareEngine[] engines = precision switch
         {
-            var embedder = Embedder.Load(BenchModels.Directory(model), new EmbedderOptions { DegreeOfParallelism = threads });
-            using var ort = new OrtEncoder(BenchModels.Onnx(model), threads);
-            EncoderRows(Short(model), embedder, ort, threads, secondsPerCase, peak);
-            if (model != BenchModels.Recipes.Default)
+            Precision.Fp32 => [new(false, Precision.Fp32), new(true, Precision.Fp32)],
+            Precision.Int8 => [new(false, Precision.Int8), new(false, Precision.Fp32), new(true, Precision.Int8), new(true, Precision.Fp32)],
+            _ => [new(false, precision), new(false, Precision.Fp32), new(true, Precision.Fp32)],
+        };
+        (int, int)[] ratios = fp32 ? [(0, 1)] : [(0, 1), (0, 2), (1, engines.Length - 1)];
+        string[] models = [.. BenchModels.Recipes.Models.Select(m => m.Name), .. bertBase && fp32 ? [CompareEngine.BertBaseModel] : Array.Empty<string>()];
+        foreach (var model in models)
+        {
+            foreach (var engine in engines)
             {
-                continue;
+                engine.Prepare(model);
             }
-
-            var config = embedder.Model.Config;
-            var sentences = BenchModels.StsSentences();
-            var pooling = new EncodeOptions { Pooling = PoolingMode.Cls };
-            var warmUp = sentences.Take(64).ToList();
-            embedder.Encode(warmUp, pooling);
-            ort.EmbedLikeFlagEmbedding(warmUp, embedder.Tokenizer, config.HiddenSize);
-            var (oursE2e, theirsE2e) = SideBySide(() => embedder.Encode(sentences, pooling), () => ort.EmbedLikeFlagEmbedding(sentences, embedder.Tokenizer, config.HiddenSize), 0, rounds: 1);
-            Row($"{Short(model)} STS-B {sentences.Count} sentences/s", sentences.Count / oursE2e, sentences.Count / theirsE2e, null, null);
-
-            const string text = "I love machine learning and nlp";
-            var (oursLatency, theirsLatency) = Latencies(() => embedder.Encode(text), () => ort.EmbedLikeFlagEmbedding([text], embedder.Tokenizer, config.HiddenSize), 300);
-            Row($"{Short(model)} 1 short text, median ms (↓)", oursLatency.Median * 1e3, theirsLatency.Median * 1e3, null, null, lowerIsBetter: true);
-            Row($"{Short(model)} 1 short text, p99 ms (↓)", oursLatency.P99 * 1e3, theirsLatency.P99 * 1e3, null, null, lowerIsBetter: true);
-
-            var onnxFile = Path.Combine(Path.GetTempPath(), $"bge-bench-{model}.onnx");
-            File.WriteAllBytes(onnxFile, BenchModels.Onnx(model));
-            LoadRows(Short(model), BenchModels.Directory(model), onnxFile, threads);
         }
 
-        if (bertBase)
+        Console.WriteLine($"compare: {string.Join(", ", engines.Select(e => e.Label))}; each case in {rounds} rounds, each engine in a fresh process per round while the others are idle");
+        foreach (var line in Machine.Describe(threads))
         {
-            BertBase.EnsureWritten();
-            var embedder = Embedder.Load(BertBase.Directory, new EmbedderOptions { DegreeOfParallelism = threads });
-            using (var ort = new OrtEncoder(File.ReadAllBytes(BertBase.OnnxFile), threads))
-            {
-                EncoderRows("BERT-base", embedder, ort, threads, secondsPerCase, peak);
-            }
-
-            LoadRows("BERT-base", BertBase.Directory, BertBase.OnnxFile, threads);
+            Console.WriteLine(line);
         }
 
-        foreach (var (m, k, n) in new[] { (1024, 384, 1536), (1024, 1536, 384), (4096, 384, 1536) })
+        if (precision == Precision.Int8)
         {
-            var random = new Random(m + k + n);
-            var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-            var weight = new Bge.Core.Kernels.PackedWeight(Enumerable.Range(0, n * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(), new float[n], n, k, simd);
-            var c = new float[m * n];
-            var (seconds, _) = SideBySide(() => Bge.Core.Kernels.Gemm.Linear(a, m, weight, c, threads), () => { }, secondsPerCase);
-            var gflops = 2.0 * m * k * n / seconds / 1e9;
-            Console.WriteLine($"| {$"GEMM alone {m}×{k}×{n} GFLOP/s",-34} | {gflops.ToString("N1", C),14} | {"",14} | {"",6} | {(gflops / peak).ToString("P0", C),7} | {"",7} |");
+            Console.WriteLine("ORT int8: ONNX Runtime's dynamic quantization of the same tensors (DynamicQuantizeMatMul, per-tensor symmetric int8 weights, as quantize_dynamic writes them)");
+        }
+
+        double? peak = null;
+        if (fp32)
+        {
+            peak = FmaPeak.GigaFlops(threads, TimeSpan.FromSeconds(2), Simd.Default);
+            Console.WriteLine($"FP32 FMA peak measured now at the kernels' width, no child running (12 independent FMA chains × {threads} threads running together for 2 s, sum of their median rates): {peak:F1} GFLOP/s");
         }
 
         Console.WriteLine();
-        Console.WriteLine($"ratio = ours ÷ ONNX Runtime for throughput, ONNX Runtime ÷ ours for rows marked (↓); MFU = achieved GFLOP/s ÷ the peak above. Took {total.Elapsed.TotalSeconds:F0} s.");
+        var table = new CompareTable(engines, ratios, threads, seconds, rounds, peak);
+        table.PrintHeader();
+        foreach (var model in models)
+        {
+            ModelRows(table, engines, model, sts: !fp32 || model == BenchModels.Recipes.Default);
+        }
+
+        GemmRows(table, engines, threads, seconds);
+        Console.WriteLine();
+        Console.WriteLine(table.Legend);
+        Console.WriteLine($"Took {total.Elapsed.TotalSeconds:F0} s.");
         return 0;
     }
 
-    /// <summary>Encoder throughput at each benchmark shape on random ids, both engines on the same ids.</summary>
-    private static void EncoderRows(string label, Embedder embedder, OrtEncoder ort, int threads, double secondsPerCase, double peak)
+    private static void ModelRows(CompareTable table, CompareEngine[] engines, string model, bool sts)
     {
-        var config = embedder.Model.Config;
-        // Two seconds of both engines first: the VM's clock and both engines' first-use costs settle before anything is timed.
-        var settle = TokenBatch.FromIds(RandomIds(8, 128, config.VocabSize));
-        var settlePadded = settle.ToPadded(Padding.Longest, 0);
-        for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < 2;)
-        {
-            embedder.Model.Forward(settle, threads);
-            ort.Run(settlePadded);
-        }
-
+        var label = Short(model);
+        var directory = ModelDirectory.Open(CompareEngine.SourceDirectory(model));
         foreach (var (batch, length) in Shapes)
         {
-            var tokens = TokenBatch.FromIds(RandomIds(batch, length, config.VocabSize));
-            var padded = tokens.ToPadded(Padding.Longest, 0);
-            var (ours, theirs) = SideBySide(() => embedder.Model.Forward(tokens, threads), () => ort.Run(padded), secondsPerCase);
-            var flops = Flops(config, batch, length);
-            Row($"{label} encoder {batch}×{length} tok/s", batch * length / ours, batch * length / theirs, flops / ours / 1e9 / peak, flops / theirs / 1e9 / peak);
+            var results = table.Measure(model, $"{batch}x{length}");
+            table.Row($"{label} encoder {batch}×{length} tok/s", results, "rate", flopsPerUnit: Flops(directory.Config, batch, length) / (batch * length));
         }
+
+        if (sts)
+        {
+            var results = table.Measure(model, "stsb");
+            table.Row($"{label} STS-B {BenchModels.StsSentences().Count} sentences/s", results, "rate");
+            table.Row($"{label} STS-B Spearman ×100 ({(directory.Pooling == PoolingMode.Mean ? "mean" : "CLS")})", results, "spearman", "F2", withRatios: false);
+        }
+
+        var text = table.Measure(model, "text");
+        table.Row($"{label} 1 text p50 ms (↓)", text, "p50_ms", "F2", lowerIsBetter: true);
+        table.Row($"{label} 1 text p99 ms (↓)", text, "p99_ms", "F2", lowerIsBetter: true);
+        table.Joined($"{label} 1 text GCs per call gen0/1/2", text, ["gen0", "gen1", "gen2"], "0.###");
+        table.Row($"{label} 1 text bytes per call", text, "bytes", "N0", withRatios: false);
+        table.Row($"{label} load ms (↓)", text, "load_ms", lowerIsBetter: true);
+        table.Row($"{label} peak working set MB (↓)", text, "peak_mb", lowerIsBetter: true);
+        CompareTable.Note($"{CompareProbe.TextCalls} calls of \"{CompareProbe.ShortText}\"; ORT's bytes are its managed side's; peak after load and one call; weights loaded: "
+                          + string.Join(", ", engines.Select(e => $"{e.Label} {e.Megabytes(model):F1} MB")));
     }
 
-    /// <summary>Load time and peak working set, each engine in a fresh process.</summary>
-    private static void LoadRows(string label, string directory, string onnxFile, int threads)
+    /// <summary>Our GEMM alone at each precision ours runs, in alternating rounds in this process (no child is running).</summary>
+    private static void GemmRows(CompareTable table, CompareEngine[] engines, int threads, double seconds)
     {
-        var oursLoad = LoadProbe.Measure("ours", directory, threads);
-        var theirsLoad = LoadProbe.Measure("ort", onnxFile, threads);
-        Row($"{label} load ms (↓)", oursLoad.Milliseconds, theirsLoad.Milliseconds, null, null, lowerIsBetter: true);
-        Row($"{label} peak working set MB (↓)", oursLoad.PeakMegabytes, theirsLoad.PeakMegabytes, null, null, lowerIsBetter: true);
-        var safetensors = new FileInfo(Path.Combine(directory, "model.safetensors")).Length / 1e6;
-        Console.WriteLine($"|   (model.safetensors is {safetensors:F1} MB; ours holds {oursLoad.PeakMegabytes / safetensors:F2}× it, ONNX Runtime {theirsLoad.PeakMegabytes / safetensors:F2}×)");
+        var simd = Simd.Default;
+        foreach (var (m, k, n) in new[] { (16, 384, 1536), (1024, 384, 1536), (1024, 1536, 384), (4096, 384, 1536) })
+        {
+            var random = new Random(m + k + n);
+            var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+            var w = Enumerable.Range(0, n * k).Select(_ => ((float)random.NextDouble() - 0.5f) * 0.1f).ToArray();
+            var c = new float[m * n];
+            var calls = engines.Select(e => e.Ort ? null : new PackedWeight(w, new float[n], n, k, simd, e.Precision))
+                .Select(weight => weight is null ? null : (Action)(() => Gemm.Linear(a, m, weight, c, threads))).ToArray();
+            var times = SideBySide([.. calls.OfType<Action>()], seconds);
+            var next = 0;
+            table.Values($"GEMM alone {m}×{k}×{n} G(FL)OP/s", [.. calls.Select(call => call is null ? double.NaN : 2.0 * m * k * n / times[next++] / 1e9)], "N1", flopsPerUnit: 1e9);
+        }
     }
 
     internal static double Flops(EncoderConfig c, int batch, int length) =>
@@ -131,23 +133,6 @@ internal static class Compare
             ids[^1] = 102;
             return ids;
         }).ToList();
-    }
-
-    private static void Row(string name, double ours, double theirs, double? ourMfu, double? theirMfu, bool lowerIsBetter = false)
-    {
-        var ratio = lowerIsBetter ? theirs / ours : ours / theirs;
-        string Percent(double? v) => v is { } x ? x.ToString("P0", C) : "";
-        Console.WriteLine($"| {name,-34} | {ours.ToString("N1", C),14} | {theirs.ToString("N1", C),14} | {ratio.ToString("F2", C) + "×",6} | {Percent(ourMfu),7} | {Percent(theirMfu),7} |");
-    }
-
-    /// <summary>
-    /// Median seconds per call of each, measured in alternating rounds (ours, theirs, ours, …) so that the VM's
-    /// drifting speed hits both alike.
-    /// </summary>
-    private static (double Ours, double Theirs) SideBySide(Action ours, Action theirs, double seconds, int rounds = 3)
-    {
-        var both = SideBySide([ours, theirs], seconds, rounds);
-        return (both[0], both[1]);
     }
 
     /// <summary>Median seconds per call of each action, in alternating rounds (first, second, …, first, …).</summary>
@@ -180,47 +165,6 @@ internal static class Compare
         return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 
-    /// <summary>
-    /// Median and p99 of single calls, in alternating blocks of 50 (call-by-call alternation would time each engine
-    /// while the other's worker threads are still spinning down).
-    /// </summary>
-    private static ((double Median, double P99) Ours, (double Median, double P99) Theirs) Latencies(Action ours, Action theirs, int count)
-    {
-        var both = Latencies(count, ours, theirs);
-        return (both[0], both[1]);
-    }
-
-    /// <summary>Median and p99 of single calls of each action, in alternating blocks of 50 after 10 unmeasured ones.</summary>
-    internal static (double Median, double P99)[] Latencies(int count, params Action[] actions)
-    {
-        var times = actions.Select(_ => new List<double>()).ToArray();
-        for (var block = 0; block < count / 50; block++)
-        {
-            for (var e = 0; e < actions.Length; e++)
-            {
-                for (var i = 0; i < 60; i++)
-                {
-                    var one = Stopwatch.StartNew();
-                    actions[e]();
-                    if (i >= 10)
-                    {
-                        times[e].Add(one.Elapsed.TotalSeconds);
-                    }
-                }
-            }
-        }
-
-        return times.Select(t =>
-        {
-            t.Sort();
-            return (t[t.Count / 2], t[(int)Math.Ceiling(t.Count * 0.99) - 1]);
-        }).ToArray();
-    }
-
-    internal static string Short(string model) => model.StartsWith("snowflake", StringComparison.Ordinal) ? "arctic-xs" : "MiniLM";
-
-    internal static string CpuName() =>
-        File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
-            : "unknown CPU";
+    internal static string Short(string model) =>
+        model == CompareEngine.BertBaseModel ? "BERT-base" : model.StartsWith("snowflake", StringComparison.Ordinal) ? "arctic-xs" : "MiniLM";
 }

@@ -9,7 +9,8 @@ namespace Bge.Benchmarks;
 /// <summary>
 /// <c>kernels [--threads N] [--seconds S] [--shapes MxKxN,…]</c>: the GEMM alone at the encoder's shapes, fp32 at the kernels' width
 /// beside every int8 kernel this CPU runs, in GOP/s (a multiply-add counts two), each the median of alternating rounds.
-/// This is the measurement behind <see cref="Gemm.BestInt8Kernel"/>'s choice on each host class.
+/// The process itself picks its int8 kernel by timing the micro-kernels alone (<see cref="Gemm.BestInt8Kernel"/>); this
+/// shows what each gives in the whole GEMM, quantization and dequantization included.
 /// </summary>
 internal static class GemmKernels
 {
@@ -19,7 +20,7 @@ internal static class GemmKernels
     public static int Run(int threads, double seconds, (int M, int K, int N)[] shapes)
     {
         var simd = Simd.Default;
-        Console.WriteLine($"GEMM alone, {threads} threads, {Compare.CpuName()}, fp32 at {Simd.Describe(simd)}; int8 chosen here: {Gemm.BestInt8Kernel(simd)}");
+        Console.WriteLine($"GEMM alone, {threads} threads, {Machine.CpuName()}, fp32 at {Simd.Describe(simd)}; int8 chosen here: {Gemm.BestInt8Kernel(simd)}");
         var kernels = Enum.GetValues<Gemm.Int8Kernel>().Where(k => k != Gemm.Int8Kernel.Scalar && Gemm.Int8KernelRuns(k, Gemm.Int8PanelWidth(simd))).ToArray();
         Console.WriteLine($"| {"M×K×N",-16} | {"fp32",8} | {string.Join(" | ", kernels.Select(k => $"{k,14}"))} |  GOP/s");
         foreach (var (m, k, n) in shapes)

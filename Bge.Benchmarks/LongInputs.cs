@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Bge.Core;
 using Bge.Core.Kernels;
+using Bge.Measurement;
 using Bge.Reference;
 using Bge.Tokenizer;
 using Bge.Weights;
@@ -34,7 +35,7 @@ internal static class LongInputs
     public static int Run(int threads, int rounds, int[] lengths)
     {
         EnsureWritten();
-        Console.WriteLine($"Long inputs: Bge vs ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, batch 1, {threads} threads, {Environment.ProcessorCount} logical CPUs, {Compare.CpuName()}");
+        Console.WriteLine($"Long inputs: Bge vs ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, batch 1, {threads} threads, {Environment.ProcessorCount} logical CPUs, {Machine.CpuName()}");
         Console.WriteLine($"model: {Config.NumHiddenLayers} layers, hidden {Config.HiddenSize}, {Config.NumAttentionHeads} heads, FFN {Config.IntermediateSize}, {Config.MaxPositionEmbeddings} positions; {rounds} rounds per length, engines alternating, each in its own process; medians");
         Console.WriteLine();
         Console.WriteLine("| tokens | Bge tok/s | ORT tok/s | ratio | Bge peak MB | ORT peak MB | peak ratio (ORT ÷ Bge) | Bge GFLOP/s |");
@@ -57,14 +58,8 @@ internal static class LongInputs
                 }
             }
 
-            double Median(IEnumerable<double> values)
-            {
-                var sorted = values.Order().ToArray();
-                return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-            }
-
-            var (rate, peak) = (Median(ours.Select(o => o.Rate)), Median(ours.Select(o => o.Peak)));
-            var (ortRate, ortPeak) = (Median(theirs.Select(o => o.Rate)), Median(theirs.Select(o => o.Peak)));
+            var (rate, peak) = (SingleCalls.Median(ours.Select(o => o.Rate)), SingleCalls.Median(ours.Select(o => o.Peak)));
+            var (ortRate, ortPeak) = (SingleCalls.Median(theirs.Select(o => o.Rate)), SingleCalls.Median(theirs.Select(o => o.Peak)));
             var gflops = Compare.Flops(Config, 1, length) / length * rate / 1e9;
             perFlop[length] = gflops;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -83,20 +78,10 @@ internal static class LongInputs
 
     private static (double Rate, double Peak) Probe(string engine, int length, int threads, int runs)
     {
-        var self = Environment.ProcessPath!;
-        var arguments = new List<string>();
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        var output = ChildProcess.Run(["long-probe", engine, .. new[] { length, threads, runs }.Select(v => v.ToString(CultureInfo.InvariantCulture))]).Split(' ');
+        if (output.Length != 2)
         {
-            arguments.Add(typeof(LongInputs).Assembly.Location);
-        }
-
-        arguments.AddRange(["long-probe", engine, .. new[] { length, threads, runs }.Select(v => v.ToString(CultureInfo.InvariantCulture))]);
-        using var process = Process.Start(new ProcessStartInfo(self, arguments) { RedirectStandardOutput = true })!;
-        var output = process.StandardOutput.ReadToEnd().Trim().Split(' ');
-        process.WaitForExit();
-        if (process.ExitCode != 0 || output.Length != 2)
-        {
-            throw new InvalidOperationException($"long-probe {engine} {length} failed (exit {process.ExitCode}): {string.Join(' ', output)}");
+            throw new InvalidOperationException($"long-probe {engine} {length} printed '{string.Join(' ', output)}'");
         }
 
         return (double.Parse(output[0], CultureInfo.InvariantCulture), double.Parse(output[1], CultureInfo.InvariantCulture));
@@ -137,19 +122,10 @@ internal static class LongInputs
                 rates[r] = length / clock.Elapsed.TotalSeconds;
             }
 
-            Array.Sort(rates);
-            var median = runs % 2 == 1 ? rates[runs / 2] : (rates[(runs / 2) - 1] + rates[runs / 2]) / 2;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{median:F2} {PeakMegabytes():F1}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{SingleCalls.Median(rates):F2} {ChildProcess.PeakMegabytes():F1}"));
         }
 
         return 0;
-    }
-
-    // VmHWM: the resident set's high-water mark, what the kernel counts against the process (mapped model pages included).
-    private static double PeakMegabytes()
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024 / 1e6;
     }
 
     /// <summary>
@@ -163,7 +139,7 @@ internal static class LongInputs
         var (hidden, heads) = (Config.HiddenSize, Config.NumAttentionHeads);
         var d = hidden / heads;
         var simd = Simd.Default;
-        Console.WriteLine($"attention kernel, {heads} heads × {d}, {threads} threads, {Simd.Describe(simd)}, {Compare.CpuName()}; medians of {repeats} interleaved rounds");
+        Console.WriteLine($"attention kernel, {heads} heads × {d}, {threads} threads, {Simd.Describe(simd)}, {Machine.CpuName()}; medians of {repeats} interleaved rounds");
         Console.WriteLine("| tokens | key tile | wall ms per layer | CPU ms per layer | GFLOP/s (4·T²·H per wall s) | scratch per head KB |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
         using var self = Process.GetCurrentProcess();

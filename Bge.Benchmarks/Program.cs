@@ -2,9 +2,14 @@ using System.Globalization;
 using BenchmarkDotNet.Running;
 using Bge.Benchmarks;
 
-// compare [--threads N] [--seconds S] [--bert-base]: the side-by-side table (--bert-base adds the random
-// BERT-base-shaped model, about two more minutes); compare --precision int8|bf16: ours at that precision beside ours
-// at fp32 and ONNX Runtime (its own int8 for int8); stream [--count N]: working set while streaming N texts; load-probe: used by compare;
+// compare [--threads N] [--seconds S] [--rounds R] [--bert-base]: ours beside ONNX Runtime at fp32, every case
+// (encoder tok/s at 1×16, 8×128, 32×128, 1×512; STS-B sentences/s; one short text's p50/p99, GCs and bytes per call,
+// load ms, peak MB) run R times (at least 3, the default) per engine, each time in a fresh child process while the
+// other engine is idle, the ratios being medians of the rounds' ratios with their spread (--bert-base adds the random
+// BERT-base-shaped model); compare --precision int8|bf16: likewise ours at that precision, ours at fp32, ONNX Runtime
+// at fp32 and, for int8, its own int8, with STS-B Spearman on both models (no --bert-base);
+// compare-probe ENGINE MODEL PRECISION CASE THREADS SECONDS: the child;
+// stream [--count N]: working set while streaming N texts;
 // long [--threads N] [--rounds R] [--lengths 512,2048,8192]: long inputs, each engine in its own process (long-probe is
 // the child); long-attention [--threads N] [--repeats R] [--lengths ...] [--tiles 256,512]: the attention kernel alone;
 // ort-serve [--port P] and serve-baseline [--text T] [--seconds S]: used by serve-load.sh (the server load test);
@@ -15,9 +20,14 @@ if (args.Length > 0 && args[0] == "compare")
 {
     var threads = Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
     var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.4;
-    return Option("--precision") is { } p && Bge.Core.Precisions.Parse(p) is var precision && precision != Bge.Core.Precision.Fp32
-        ? ComparePrecision.Run(threads, seconds, precision)
-        : Compare.Run(threads, seconds, args.Contains("--bert-base"));
+    var rounds = int.Parse(Option("--rounds") ?? "3", CultureInfo.InvariantCulture);
+    var precision = Option("--precision") is { } p ? Bge.Core.Precisions.Parse(p) : Bge.Core.Precision.Fp32;
+    return Compare.Run(threads, seconds, rounds, precision, args.Contains("--bert-base"));
+}
+
+if (args.Length == 7 && args[0] == "compare-probe")
+{
+    return CompareProbe.Run(args[1], args[2], args[3], args[4], int.Parse(args[5], CultureInfo.InvariantCulture), double.Parse(args[6], CultureInfo.InvariantCulture));
 }
 
 if (args.Length > 0 && args[0] == "kernels")
@@ -64,11 +74,6 @@ if (args.Length > 0 && args[0] == "serve-baseline")
 if (args.Length > 0 && args[0] == "tokenize")
 {
     return TokenizerThroughput.Run(int.Parse(Option("--rounds") ?? "7", CultureInfo.InvariantCulture));
-}
-
-if (args.Length == 4 && args[0] == "load-probe")
-{
-    return LoadProbe.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Compare).Assembly).Run(args);
