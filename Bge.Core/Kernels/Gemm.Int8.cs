@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Bge.Core.Kernels;
 
@@ -213,6 +215,19 @@ public static partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Dequantize(int* acc, Int8Operands o, int row, int rows, int col, int columns)
     {
+        if (columns == 16 && o.Width == 16 && Vector512.IsHardwareAccelerated)
+        {
+            // A whole panel: its columns' scales, sums and biases read once for all the rows.
+            var (scales, sums, bias) = (Vector512.Load(o.Scales + col), Vector512.Load(o.Sums + col), Vector512.Load(o.Bias + col));
+            for (var r = 0; r < rows; r++)
+            {
+                var exact = Vector512.Load(acc + (r * 16)) - (Vector512.Create(o.RowZeros[row + r]) * sums);
+                ((Vector512.ConvertToSingle(exact) * (Vector512.Create(o.RowScales[row + r]) * scales)) + bias).Store(o.C + ((long)(row + r) * o.N) + col);
+            }
+
+            return;
+        }
+
         for (var r = 0; r < rows; r++)
         {
             var (rowScale, zero) = (o.RowScales[row + r], o.RowZeros[row + r]);
@@ -256,48 +271,75 @@ public static partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void QuantizeStrip(float* a, int k, int depth, int r0, int r1, sbyte* strip, float* scales, int* zeros, ActivationForm form)
     {
-        if (form == ActivationForm.Widened)
-        {
-            // Quantized into the strip's upper half, then widened downwards in place: element i
-            // moves from byte n + i to bytes 2i and 2i + 1, never past a byte still to be read.
-            var n = Int8StripRows * depth;
-            QuantizeStrip(a, k, depth, r0, r1, strip + n, scales, zeros, ActivationForm.Signed);
-            var wide = (short*)strip;
-            for (var i = 0; i < n; i += 16)
-            {
-                // n is a multiple of 16 (four rows × depth, itself a multiple of four).
-                var (low, high) = Vector128.Widen(Vector128.Load(strip + n + i));
-                low.Store(wide + i);
-                high.Store(wide + i + 8);
-            }
-
-            return;
-        }
-
-        new Span<sbyte>(strip, Int8StripRows * depth).Clear();
-        var row = stackalloc sbyte[depth];
+        // The rows one after another first (each quantized in one pass), then interleaved into the strip.
+        var rows = stackalloc sbyte[Int8StripRows * depth];
         for (var r = 0; r < Int8StripRows; r++)
         {
+            var row = rows + (r * depth);
             if (r0 + r >= r1)
             {
                 (scales[r], zeros[r]) = (0, 0);
+                new Span<sbyte>(row, depth).Clear();
                 continue;
             }
 
-            new Span<sbyte>(row, depth).Clear();
             scales[r] = QuantizeRow(new ReadOnlySpan<float>(a + ((long)(r0 + r) * k), k), new Span<sbyte>(row, k), out zeros[r]);
-            for (var g = 0; g < depth / 4; g++)
+            new Span<sbyte>(row + k, depth - k).Clear();
+        }
+
+        var g = 0;
+        if (Sse2.IsSupported || AdvSimd.Arm64.IsSupported)
+        {
+            // Four groups of the four rows at a time: a 4 × 4 transpose of int32s.
+            for (; g + 4 <= depth / 4; g += 4)
             {
-                ((int*)strip)[(g * Int8StripRows) + r] = ((int*)row)[g];
+                var (x0, x1, x2, x3) = (Vector128.Load((int*)(rows + (4 * g))), Vector128.Load((int*)(rows + depth + (4 * g))), Vector128.Load((int*)(rows + (2 * depth) + (4 * g))), Vector128.Load((int*)(rows + (3 * depth) + (4 * g))));
+                var (t0, t1, t2, t3) = (ZipLow(x0, x1).AsInt64(), ZipLow(x2, x3).AsInt64(), ZipHigh(x0, x1).AsInt64(), ZipHigh(x2, x3).AsInt64());
+                StoreGroup(ZipLow(t0, t1).AsSByte(), strip, g, form);
+                StoreGroup(ZipHigh(t0, t1).AsSByte(), strip, g + 1, form);
+                StoreGroup(ZipLow(t2, t3).AsSByte(), strip, g + 2, form);
+                StoreGroup(ZipHigh(t2, t3).AsSByte(), strip, g + 3, form);
             }
         }
 
-        if (form == ActivationForm.Offset)
+        for (; g < depth / 4; g++)
         {
-            var bytes = new Span<byte>(strip, Int8StripRows * depth);
-            System.Numerics.Tensors.TensorPrimitives.Xor(bytes, (byte)0x80, bytes);
+            var group = Vector128.Create(*(int*)(rows + (4 * g)), *(int*)(rows + depth + (4 * g)), *(int*)(rows + (2 * depth) + (4 * g)), *(int*)(rows + (3 * depth) + (4 * g)));
+            StoreGroup(group.AsSByte(), strip, g, form);
         }
     }
+
+    // Group g of a strip (its four rows' four bytes), in the kernel's form: as is, + 128, or widened to int16.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreGroup(Vector128<sbyte> group, sbyte* strip, int g, ActivationForm form)
+    {
+        switch (form)
+        {
+            case ActivationForm.Offset:
+                (group ^ Vector128.Create(sbyte.MinValue)).Store(strip + (16 * g));
+                break;
+            case ActivationForm.Widened:
+                var (low, high) = Vector128.Widen(group);
+                low.Store((short*)strip + (16 * g));
+                high.Store((short*)strip + (16 * g) + 8);
+                break;
+            default:
+                group.Store(strip + (16 * g));
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> ZipLow<T>(Vector128<T> a, Vector128<T> b)
+        where T : unmanaged =>
+        typeof(T) == typeof(int) ? (Sse2.IsSupported ? Sse2.UnpackLow(a.AsInt32(), b.AsInt32()) : AdvSimd.Arm64.ZipLow(a.AsInt32(), b.AsInt32())).As<int, T>()
+        : (Sse2.IsSupported ? Sse2.UnpackLow(a.AsInt64(), b.AsInt64()) : AdvSimd.Arm64.ZipLow(a.AsInt64(), b.AsInt64())).As<long, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> ZipHigh<T>(Vector128<T> a, Vector128<T> b)
+        where T : unmanaged =>
+        typeof(T) == typeof(int) ? (Sse2.IsSupported ? Sse2.UnpackHigh(a.AsInt32(), b.AsInt32()) : AdvSimd.Arm64.ZipHigh(a.AsInt32(), b.AsInt32())).As<int, T>()
+        : (Sse2.IsSupported ? Sse2.UnpackHigh(a.AsInt64(), b.AsInt64()) : AdvSimd.Arm64.ZipHigh(a.AsInt64(), b.AsInt64())).As<long, T>();
 
     /// <summary>
     /// The int8 GEMM as plain loops over PyTorch's [N × K] layout: each row of <paramref name="a"/> quantized by
