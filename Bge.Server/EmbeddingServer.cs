@@ -50,9 +50,11 @@ public sealed class EmbeddingServer : IAsyncDisposable
 
     internal int Queued => _scheduler?.Queued ?? 0;
 
-    /// <summary>The pipeline, or 503 while the model loads (or failed to) or the server is stopping.</summary>
-    internal EmbeddingPipeline Pipeline => _stopping ? throw new ApiException(503, "the server is shutting down") { RetryAfter = 1 }
-        : _pipeline ?? throw new ApiException(503, _loadError is null ? "the model is still loading; see /ready" : "the model failed to load: " + _loadError) { RetryAfter = 1 };
+    /// <summary>Whether stopping has begun: requests that arrive from now on are refused, those already in flight finish.</summary>
+    internal bool Stopping => _stopping;
+
+    /// <summary>The pipeline, or 503 while the model loads (or failed to).</summary>
+    internal EmbeddingPipeline Pipeline => _pipeline ?? throw new ApiException(503, _loadError is null ? "the model is still loading; see /ready" : "the model failed to load: " + _loadError) { RetryAfter = 1 };
 
     /// <summary>Starts listening at once and loads the model behind the listener with <paramref name="load"/>.</summary>
     /// <param name="load">Loads the embedder (called once, off the caller's thread).</param>

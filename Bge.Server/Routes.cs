@@ -45,6 +45,13 @@ internal static class Routes
         server.Metrics.Request();
         try
         {
+            // Decided once, as the request arrives: one that was already in flight when stopping began still finishes,
+            // however long it takes to read its body.
+            if (server.Stopping)
+            {
+                throw new ApiException(503, "the server is shutting down") { RetryAfter = 1 };
+            }
+
             if (server.Options.ApiKey is { } key && context.Request.Headers.Authorization.ToString() != "Bearer " + key)
             {
                 throw new ApiException(401, "a valid API key is required: send 'Authorization: Bearer <key>'", code: "invalid_api_key");
