@@ -115,28 +115,15 @@ public sealed class Embedder
         }
 
         var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength)).ToArray();
-        // Longest first, as FlagEmbedding does, so each batch holds texts of similar length.
-        var order = Enumerable.Range(0, encodings.Length).OrderByDescending(i => encodings[i].Length).ThenBy(i => i).ToArray();
         var result = new float[texts.Count * Dimension];
-        var tokenBudget = (long)options.BatchSize * EncodeOptions.TokensPerBatchSlot;
-        for (var first = 0; first < order.Length;)
+        var done = 0;
+        foreach (var members in LengthBatches.Plan(encodings, options.BatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            // Up to BatchSize texts, and no more tokens than BatchSize short texts would hold: long inputs (8,192 tokens
-            // each) go a few at a time, so the workspace stays near what one batch of 512-token texts needs.
-            var count = 1;
-            for (long tokens = encodings[order[first]].Length; count < options.BatchSize && first + count < order.Length
-                && tokens + encodings[order[first + count]].Length <= tokenBudget; count++)
-            {
-                tokens += encodings[order[first + count]].Length;
-            }
-
-            var members = order.AsSpan(first, count).ToArray();
-            first += count;
             var batch = new TokenBatch(members.Select(i => encodings[i]).ToList());
             EmbedBatch(batch, pooling, options.Normalize, result, members);
-
-            progress?.Report(new EncodeProgress(first, texts.Count));
+            done += members.Length;
+            progress?.Report(new EncodeProgress(done, texts.Count));
         }
 
         return new EmbeddingMatrix(result, texts.Count, Dimension);

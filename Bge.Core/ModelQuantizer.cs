@@ -7,7 +7,7 @@ namespace Bge.Core;
 /// <summary>
 /// Writes a copy of a model directory whose encoder Linear weights are stored at a lower precision (see
 /// <see cref="QuantizedWeights"/>): int8 with per-row F32 scales, or BF16; the word-embedding table BF16 (as either
-/// precision holds it in memory); every other tensor stays F32 and every
+/// precision holds it in memory); every other tensor (a cross-encoder's head too) stays F32 and every
 /// other file (config, vocabulary, pooling, instruction) is copied. The copy loads at that precision by default, with
 /// no quantization work at load, and is smaller on disk.
 /// </summary>
@@ -101,6 +101,15 @@ public static class ModelQuantizer
 
                 yield return new SafeTensorsEntry(name, TensorDType.I8, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(quantized.AsSpan()).ToArray());
                 yield return SafeTensorsEntry.FromFloats(QuantizedWeights.ScaleName(name), [rows], scales);
+            }
+        }
+
+        // A cross-encoder's head (pooler, classifier) stays F32, under the names the checkpoint reads it by.
+        foreach (var name in weights.HeadNames.Order(StringComparer.Ordinal))
+        {
+            if (weights.Info(name).DType.IsFloatingPoint())
+            {
+                yield return SafeTensorsEntry.FromFloats(name, [.. weights.Info(name).Shape], weights.Read(name));
             }
         }
     }

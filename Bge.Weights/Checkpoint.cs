@@ -12,12 +12,14 @@ public sealed class Checkpoint : IDisposable
 {
     private readonly IReadOnlyList<ITensorFile> _files;
     private readonly Dictionary<string, (ITensorFile File, string Name)> _tensors;
+    private readonly Dictionary<string, (ITensorFile File, string Name)> _heads;
 
-    private Checkpoint(EncoderConfig config, IReadOnlyList<ITensorFile> files, Dictionary<string, (ITensorFile, string)> tensors, string? quantization)
+    private Checkpoint(EncoderConfig config, IReadOnlyList<ITensorFile> files, Dictionary<string, (ITensorFile, string)> tensors, Dictionary<string, (ITensorFile, string)> heads, string? quantization)
     {
         Config = config;
         _files = files;
         _tensors = tensors;
+        _heads = heads;
         Quantization = quantization;
     }
 
@@ -27,8 +29,15 @@ public sealed class Checkpoint : IDisposable
     /// <summary>The config the weights were checked against.</summary>
     public EncoderConfig Config { get; }
 
-    /// <summary>The canonical names of the tensors held.</summary>
+    /// <summary>The canonical names of the encoder's tensors held.</summary>
     public IEnumerable<string> Names => _tensors.Keys;
+
+    /// <summary>
+    /// The names of the tensors outside the encoder, the family's task prefix taken off (<c>pooler.dense.weight</c>,
+    /// <c>classifier.out_proj.bias</c>, a masked-LM head's): the heads after the encoder read theirs by these names
+    /// with <see cref="Read"/> and <see cref="Info"/>; the others are never read.
+    /// </summary>
+    public IEnumerable<string> HeadNames => _heads.Keys;
 
     /// <summary>Opens tensor files (safetensors or PyTorch checkpoints, <see cref="TensorFiles.Open"/>) and checks they hold an encoder of <paramref name="config"/>.</summary>
     /// <param name="config">The model's config.</param>
@@ -42,6 +51,7 @@ public sealed class Checkpoint : IDisposable
         try
         {
             var tensors = new Dictionary<string, (ITensorFile, string)>(StringComparer.Ordinal);
+            var heads = new Dictionary<string, (ITensorFile, string)>(StringComparer.Ordinal);
             string? quantization = null;
             foreach (var path in paths)
             {
@@ -67,6 +77,11 @@ public sealed class Checkpoint : IDisposable
                     var scale = name.EndsWith(QuantizedWeights.ScaleSuffix, StringComparison.Ordinal);
                     if (EncoderTensorNames.Canonical(scale ? name[..^QuantizedWeights.ScaleSuffix.Length] : name, config.Family) is not { } canonical)
                     {
+                        if (EncoderTensorNames.HeadName(name, config.Family) is { } head && !heads.TryAdd(head, (file, name)))
+                        {
+                            throw new ModelFormatException(path, $"is also stored as '{heads[head].Item2}' in {heads[head].Item1.FilePath}", name);
+                        }
+
                         continue;
                     }
 
@@ -79,7 +94,7 @@ public sealed class Checkpoint : IDisposable
                 }
             }
 
-            var weights = new Checkpoint(config, files, tensors, quantization);
+            var weights = new Checkpoint(config, files, tensors, heads, quantization);
             weights.Check();
             return weights;
         }
@@ -196,8 +211,11 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
+    /// <summary>Whether a tensor of that name is held, the encoder's or a head's.</summary>
+    public bool Contains(string name) => _tensors.ContainsKey(name) || _heads.ContainsKey(name);
+
     private (ITensorFile File, string Name) Find(string name) =>
-        _tensors.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"no tensor named '{name}'");
+        _tensors.TryGetValue(name, out var entry) || _heads.TryGetValue(name, out entry) ? entry : throw new KeyNotFoundException($"no tensor named '{name}'");
 
     private void Check()
     {

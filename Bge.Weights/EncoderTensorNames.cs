@@ -99,4 +99,22 @@ public static class EncoderTensorNames
 
         return name;
     }
+
+    /// <summary>
+    /// The name a head reads a tensor outside the encoder by: the family's task prefix taken off
+    /// (<c>bert.pooler.dense.weight</c> → <c>pooler.dense.weight</c>); null for the encoder's own tensors and for
+    /// buffers (<c>position_ids</c>).
+    /// </summary>
+    /// <param name="name">The name as stored.</param>
+    /// <param name="family">The family whose task prefix is stripped.</param>
+    public static string? HeadName(string name, EncoderFamily family = EncoderFamily.Bert)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var prefix = TaskPrefix(family);
+        var bare = name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name;
+        return bare.StartsWith("embeddings.", StringComparison.Ordinal) || bare.StartsWith("encoder.", StringComparison.Ordinal)
+            || bare.EndsWith("position_ids", StringComparison.Ordinal)
+            ? null
+            : bare;
+    }
 }

@@ -55,6 +55,12 @@ public sealed class ModelDirectory
     /// </summary>
     public string? QueryInstruction { get; private init; }
 
+    /// <summary>
+    /// The sequence-classification head config.json declares (a cross-encoder: <c>*ForSequenceClassification</c> in
+    /// <c>architectures</c>), or null for an embedding model.
+    /// </summary>
+    public Heads.SequenceClassification? Classification { get; private init; }
+
     /// <summary>The Hub id (<c>org/name</c>) when the directory is a snapshot in the Hub cache, else null.</summary>
     public string? HubRepoId { get; private init; }
 
@@ -73,7 +79,8 @@ public sealed class ModelDirectory
             throw new DirectoryNotFoundException($"model directory not found: {path}");
         }
 
-        var config = EncoderConfig.Load(System.IO.Path.Combine(path, "config.json"));
+        var configPath = System.IO.Path.Combine(path, "config.json");
+        var config = EncoderConfig.Load(configPath);
         var tokenizerConfig = ReadJson(System.IO.Path.Combine(path, "tokenizer_config.json"));
         var (pooling, declared) = ReadPooling(path);
         var declaredMax = Length(ReadJson(System.IO.Path.Combine(path, "sentence_bert_config.json")), "max_seq_length")
@@ -84,6 +91,7 @@ public sealed class ModelDirectory
         return new ModelDirectory(path, config, FindWeights(path))
         {
             HubRepoId = repoId,
+            Classification = Heads.SequenceClassification.Parse(File.ReadAllText(configPath), config.Family, configPath),
             VocabPath = Existing(path, "vocab.txt"),
             TokenizerJsonPath = Existing(path, "tokenizer.json"),
             DoLowerCase = tokenizerConfig is not { } t || !t.TryGetProperty("do_lower_case", out var lower) || lower.ValueKind != JsonValueKind.False,
