@@ -18,8 +18,17 @@ internal static class Compare
 {
     private static readonly (int Batch, int Length)[] Shapes = [(1, 16), (8, 128), (32, 128), (1, 512)];
 
-    public static int Run(int threads, double seconds, int rounds, Precision precision, bool bertBase)
+    /// <summary>The kinds of rows, for <c>--cases</c>.</summary>
+    public static readonly string[] Cases = ["encoder", "stsb", "rerank", "text", "gemm"];
+
+    public static int Run(int threads, double seconds, int rounds, Precision precision, bool bertBase, IReadOnlyCollection<string>? cases = null)
     {
+        cases ??= Cases;
+        if (cases.FirstOrDefault(c => !Cases.Contains(c)) is { } unknown)
+        {
+            throw new ArgumentException($"--cases: '{unknown}' is not one of {string.Join(", ", Cases)}");
+        }
+
         // Fewer rounds give no spread worth printing, and one slow round would be the median of two.
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 3);
         var total = Stopwatch.StartNew();
@@ -63,31 +72,46 @@ internal static class Compare
         table.PrintHeader();
         foreach (var model in models)
         {
-            ModelRows(table, engines, model, sts: !fp32 || model == BenchModels.Recipes.Default);
+            ModelRows(table, engines, model, sts: !fp32 || model == BenchModels.Recipes.Default, cases);
         }
 
-        GemmRows(table, engines, threads, seconds);
+        if (cases.Contains("gemm"))
+        {
+            GemmRows(table, engines, threads, seconds);
+        }
+
         Console.WriteLine();
         Console.WriteLine(table.Legend);
         Console.WriteLine($"Took {total.Elapsed.TotalSeconds:F0} s.");
         return 0;
     }
 
-    private static void ModelRows(CompareTable table, CompareEngine[] engines, string model, bool sts)
+    private static void ModelRows(CompareTable table, CompareEngine[] engines, string model, bool sts, IReadOnlyCollection<string> cases)
     {
         var label = Short(model);
         var directory = ModelDirectory.Open(CompareEngine.SourceDirectory(model));
-        foreach (var (batch, length) in Shapes)
+        foreach (var (batch, length) in cases.Contains("encoder") ? Shapes : [])
         {
             var results = table.Measure(model, $"{batch}x{length}");
             table.Row($"{label} encoder {batch}×{length} tok/s", results, "rate", flopsPerUnit: Flops(directory.Config, batch, length) / (batch * length));
         }
 
-        if (sts)
+        if (sts && cases.Contains("stsb"))
         {
             var results = table.Measure(model, "stsb");
             table.Row($"{label} STS-B {BenchModels.StsSentences().Count} sentences/s", results, "rate");
             table.Row($"{label} STS-B Spearman ×100 ({(directory.Pooling == PoolingMode.Mean ? "mean" : "CLS")})", results, "spearman", "F2", withRatios: false);
+        }
+
+        if (cases.Contains("rerank") && model != CompareEngine.BertBaseModel)
+        {
+            var rerank = table.Measure(model, "rerank");
+            table.Row($"{label} rerank 1 query × {RerankCase.Passages} passages (~200 tok) tok/s", rerank, "rate");
+        }
+
+        if (!cases.Contains("text"))
+        {
+            return;
         }
 
         var text = table.Measure(model, "text");

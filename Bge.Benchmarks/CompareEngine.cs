@@ -57,6 +57,11 @@ internal sealed record CompareEngine(bool Ort, Precision Precision)
         }
 
         var path = ModelPath(model);
+        if (!Ort && model != BertBaseModel)
+        {
+            RerankCase.Prepare(model, Precision);
+        }
+
         if (!Ort && Precision != Precision.Fp32)
         {
             ModelQuantizer.Write(ModelDirectory.Open(SourceDirectory(model)), path, Precision);

@@ -16,7 +16,8 @@ namespace Bge.Benchmarks;
 /// forward pass on <see cref="Compare.RandomIds"/> (<c>rate</c>: tokens/s, median call); <c>stsb</c>, every unique
 /// STS-B sentence embedded in one call (<c>rate</c>: sentences/s, and <c>spearman</c> of those embeddings);
 /// <c>text</c>, one short text embedded <see cref="TextCalls"/> times (<c>p50_ms</c>, <c>p99_ms</c>, <c>gen0</c>,
-/// <c>gen1</c>, <c>gen2</c> and <c>bytes</c> per call; for ONNX Runtime what its managed side allocates).
+/// <c>gen1</c>, <c>gen2</c> and <c>bytes</c> per call; for ONNX Runtime what its managed side allocates); <c>rerank</c>,
+/// one query against 100 passages through a cross-encoder (<see cref="RerankCase"/>; <c>rate</c>: pair tokens/s).
 /// </summary>
 internal static class CompareProbe
 {
@@ -43,6 +44,12 @@ internal static class CompareProbe
     {
         var spec = CompareEngine.Parse(engineName, precision);
         var source = ModelDirectory.Open(CompareEngine.SourceDirectory(model));
+        if (@case == "rerank")
+        {
+            Print(Rerank(spec, model, source, threads, seconds));
+            return 0;
+        }
+
         var engine = Load(spec, spec.ModelPath(model), source, threads);
         using (engine.Owner)
         {
@@ -53,10 +60,52 @@ internal static class CompareProbe
                 _ => Encoder(engine, source.Config, @case, seconds),
             };
             results["load_ms"] = engine.LoadMilliseconds;
-            Console.WriteLine("result " + string.Join(' ', results.Select(r => $"{r.Key}={r.Value.ToString("R", C)}")));
+            Print(results);
         }
 
         return 0;
+    }
+
+    private static void Print(Dictionary<string, double> results) =>
+        Console.WriteLine("result " + string.Join(' ', results.Select(r => $"{r.Key}={r.Value.ToString("R", C)}")));
+
+    /// <summary>The <see cref="RerankCase"/>: ours loads the cross-encoder directory; ONNX Runtime the encoder graph and the same head.</summary>
+    private static Dictionary<string, double> Rerank(CompareEngine spec, string model, ModelDirectory source, int threads, double seconds)
+    {
+        var crossEncoder = RerankCase.Directory(model, spec.Ort ? Precision.Fp32 : spec.Precision);
+        var clock = Stopwatch.StartNew();
+        Func<float[]> score;
+        IDisposable? owner = null;
+        Tokenizer.Tokenizer tokenizer;
+        string query;
+        string[] passages;
+        if (spec.Ort)
+        {
+            var ort = new OrtEncoder(File.ReadAllBytes(spec.ModelPath(model)), threads);
+            owner = ort;
+            clock.Stop();
+            tokenizer = Tokenizer.Tokenizer.FromDirectory(source.Path, source.ModelMaxLength);
+            (query, passages) = RerankCase.Pairs(tokenizer);
+            score = RerankCase.Ort(ort, crossEncoder, tokenizer, query, passages);
+        }
+        else
+        {
+            var reranker = Reranker.Load(crossEncoder, new EmbedderOptions { DegreeOfParallelism = threads });
+            clock.Stop();
+            tokenizer = reranker.Tokenizer;
+            (query, passages) = RerankCase.Pairs(tokenizer);
+            score = () => reranker.Score(query, passages);
+        }
+
+        using (owner)
+        {
+            var tokens = passages.Sum(p => tokenizer.EncodePair(query, p, 512).Length);
+            var results = FirstCall(() => score());
+            Calls(() => score(), WarmUpSeconds(seconds), atLeast: 1);
+            results["rate"] = tokens / SingleCalls.Median(Calls(() => score(), seconds, atLeast: 3));
+            results["load_ms"] = clock.Elapsed.TotalMilliseconds;
+            return results;
+        }
     }
 
     private static Dictionary<string, double> Encoder(Engine engine, EncoderConfig config, string shape, double seconds)

@@ -2,8 +2,9 @@ using System.Globalization;
 using BenchmarkDotNet.Running;
 using Bge.Benchmarks;
 
-// compare [--threads N] [--seconds S] [--rounds R] [--bert-base]: ours beside ONNX Runtime at fp32, every case
-// (encoder tok/s at 1×16, 8×128, 32×128, 1×512; STS-B sentences/s; one short text's p50/p99, GCs and bytes per call,
+// compare [--threads N] [--seconds S] [--rounds R] [--bert-base] [--cases encoder,stsb,rerank,text,gemm]: ours beside
+// ONNX Runtime at fp32, every case (encoder tok/s at 1×16, 8×128, 32×128, 1×512; STS-B sentences/s; one query against
+// 100 passages through a cross-encoder head, pair tok/s; one short text's p50/p99, GCs and bytes per call,
 // load ms, peak MB) run R times (at least 3, the default) per engine, each time in a fresh child process while the
 // other engine is idle, the ratios being medians of the rounds' ratios with their spread (--bert-base adds the random
 // BERT-base-shaped model); compare --precision int8|bf16: likewise ours at that precision, ours at fp32, ONNX Runtime
@@ -22,7 +23,7 @@ if (args.Length > 0 && args[0] == "compare")
     var seconds = Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 0.4;
     var rounds = int.Parse(Option("--rounds") ?? "3", CultureInfo.InvariantCulture);
     var precision = Option("--precision") is { } p ? Bge.Core.Precisions.Parse(p) : Bge.Core.Precision.Fp32;
-    return Compare.Run(threads, seconds, rounds, precision, args.Contains("--bert-base"));
+    return Compare.Run(threads, seconds, rounds, precision, args.Contains("--bert-base"), Option("--cases")?.Split(','));
 }
 
 if (args.Length == 7 && args[0] == "compare-probe")
