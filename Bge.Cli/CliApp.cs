@@ -16,6 +16,7 @@ internal static class CliApp
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(RerankCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

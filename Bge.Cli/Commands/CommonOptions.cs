@@ -22,7 +22,7 @@ internal static class CommonOptions
     {
         var option = new Option<string>("--input-format")
         {
-            Description = "text: one text per line; jsonl: one JSON string per line.",
+            Description = "text: one text per line; jsonl: one JSON string (or {\"text\": string}) per line.",
             DefaultValueFactory = _ => "text",
         };
         option.AcceptOnlyFromAmong("text", "jsonl");
@@ -43,4 +43,18 @@ internal static class CommonOptions
     public static Core.Precision? ParsePrecision(string? value) => value is null ? null : Precisions.Parse(value);
 
     public static Option<string?> Output() => new("--output", "-o") { Description = "Write results to this file ('-' or omitted: standard output)." };
+
+    public static Option<string> Truncation()
+    {
+        var option = new Option<string>("--truncation")
+        {
+            Description = "How a pair too long is cut: longest_first (the longer side first) or only_second.",
+            DefaultValueFactory = _ => "longest_first",
+        };
+        option.AcceptOnlyFromAmong("longest_first", "only_second");
+        return option;
+    }
+
+    public static Bge.Tokenizer.TruncationStrategy ParseTruncation(string? value) =>
+        value == "only_second" ? Bge.Tokenizer.TruncationStrategy.OnlySecond : Bge.Tokenizer.TruncationStrategy.LongestFirst;
 }

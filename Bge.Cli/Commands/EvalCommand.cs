@@ -70,16 +70,36 @@ internal static class EvalCommand
         var both = new Option<bool>("--both-instructions") { Description = "With a BEIR folder: score the queries without and with the instruction, the documents embedded once." };
         var noTitle = new Option<bool>("--no-title") { Description = "With a BEIR folder: embed documents without their titles (default: title, space, text, as BEIR)." };
         var split = new Option<string>("--split") { Description = "With a BEIR folder: the qrels file to score.", DefaultValueFactory = _ => "test" };
+        var rerank = new Option<string?>("--rerank")
+        {
+            Description = "With a BEIR folder: a cross-encoder (directory or Hub id, e.g. BAAI/bge-reranker-base) that rescores each query's first-stage top --rerank-depth documents; "
+                + "prints the reranked metrics after the first-stage ones (at --precision too).",
+        };
+        var rerankDepth = new Option<int?>("--rerank-depth") { Description = "With --rerank: how many of each query's first-stage documents are rescored (default 100)." };
         var command = new Command("retrieval", "Retrieval quality × 100: a BEIR-layout folder (--data DIR), or paraphrase retrieval over the STS-B sentences (Recall@1, Recall@10, MRR@10).")
         {
-            models, pooling, precision, instruction, both, data, queries, noTitle, split, json,
+            models, pooling, precision, instruction, both, data, queries, noTitle, split, rerank, rerankDepth, json,
         };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(data) is { } folder && Directory.Exists(folder))
+            var beir = parse.GetValue(data) is { } folder && Directory.Exists(folder);
+            if ((parse.GetValue(rerank), parse.GetValue(rerankDepth)) switch
+                {
+                    (null, not null) => "--rerank-depth needs --rerank",
+                    (not null, < 1) => "--rerank-depth must be at least 1",
+                    (not null, _) when !beir => "--rerank needs a BEIR folder (--data DIR)",
+                    _ => null,
+                } is { } usage)
+            {
+                Console.Error.WriteLine("bge eval retrieval: " + usage);
+                return 1;
+            }
+
+            if (beir)
             {
                 var instructions = parse.GetValue(both) ? new[] { false, true } : [parse.GetValue(instruction)];
-                return Beir(folder, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, parse.GetValue(json));
+                var second = parse.GetValue(rerank) is { } reranker ? (reranker, parse.GetValue(rerankDepth) ?? 100) : ((string, int)?)null;
+                return Beir(parse.GetValue(data)!, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, second, parse.GetValue(json));
             }
 
             var stsb = parse.GetValue(data) ?? SharedData.Find("sts-test.csv");
@@ -120,11 +140,16 @@ internal static class EvalCommand
         return command;
     }
 
-    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, bool json)
+    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, bool json)
     {
         var data = BeirDataset.Load(folder, split);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var rows = new List<(string Model, PoolingMode Pooling, bool Instruction, RankedRetrievalResult Result)>();
+        // Loaded first, so a model that is no cross-encoder fails before any embedding.
+        var second = rerank is var (rerankModel, _) ? Reranker.Load(ModelResolver.Create().Resolve(rerankModel), new EmbedderOptions { Precision = precision }) : null;
+        var reranking = second is null ? null : new RetrievalReranker(second, data, titles, progress: ConsoleProgress.ForTerminal($"reranking ({second.Name})"));
+        var depth = rerank?.Depth ?? 100;
+        var rerankName = second is null ? "" : second.Model.Precision == Precision.Fp32 ? second.Name : $"{second.Name} {Precisions.Name(second.Model.Precision)}";
+        var rows = new List<(string Model, PoolingMode Pooling, bool Instruction, bool Reranked, RankedRetrievalResult Result)>();
         foreach (var (name, embedder) in Load(models, precision))
         {
             foreach (var mode in Poolings(pooling))
@@ -134,17 +159,27 @@ internal static class EvalCommand
                 // A model without an instruction scores the same with or without one: once.
                 foreach (var withInstruction in embedder.QueryInstruction is null ? [false] : instructions)
                 {
-                    var result = evaluator.Retrieval(data, corpus, mode, withInstruction);
-                    rows.Add((name, mode, withInstruction, result));
-                    if (json)
+                    // Recall@100 needs 100 documents; reranking deeper needs its depth.
+                    var rankings = evaluator.Rank(data, corpus, mode, withInstruction, Math.Max(100, depth));
+                    var results = new List<(bool Reranked, RankedRetrievalResult Result)> { (false, Evaluator.Score(data, rankings)) };
+                    if (reranking is not null)
                     {
-                        foreach (var (metric, value) in new[]
+                        results.Add((true, Evaluator.Score(data, reranking.Rerank(rankings, depth))));
+                    }
+
+                    foreach (var (reranked, result) in results)
+                    {
+                        rows.Add((name, mode, withInstruction, reranked, result));
+                        if (json)
                         {
-                            ("ndcg@10", result.NdcgAt10), ("mrr@10", result.MrrAt10), ("recall@1", result.RecallAt1),
-                            ("recall@10", result.RecallAt10), ("recall@100", result.RecallAt100), ("map@10", result.MapAt10),
-                        })
-                        {
-                            Line("retrieval", name, mode, withInstruction, metric, value * 100);
+                            foreach (var (metric, value) in new[]
+                            {
+                                ("ndcg@10", result.NdcgAt10), ("mrr@10", result.MrrAt10), ("recall@1", result.RecallAt1),
+                                ("recall@10", result.RecallAt10), ("recall@100", result.RecallAt100), ("map@10", result.MapAt10),
+                            })
+                            {
+                                Line("retrieval", name, mode, withInstruction, metric, value * 100, reranked ? (rerankName, depth) : null);
+                            }
                         }
                     }
                 }
@@ -159,9 +194,10 @@ internal static class EvalCommand
             Console.WriteLine($"| {"model",-28} | {"pooling",-7} | {"instruction",-11} | {"nDCG@10",7} | {"MRR@10",6} | {"R@1",6} | {"R@10",6} | {"R@100",6} | {"MAP@10",6} |");
             Console.WriteLine($"|{new string('-', 30)}|{new string('-', 9)}|{new string('-', 13)}|{new string('-', 9)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|{new string('-', 8)}|");
             string F(double v) => (v * 100).ToString("F2", c);
-            foreach (var (model, mode, on, r) in rows)
+            foreach (var (model, mode, on, reranked, r) in rows)
             {
-                Console.WriteLine($"| {model,-28} | {Lower(mode),-7} | {(on ? "with" : "without"),-11} | {F(r.NdcgAt10),7} | {F(r.MrrAt10),6} | {F(r.RecallAt1),6} | {F(r.RecallAt10),6} | {F(r.RecallAt100),6} | {F(r.MapAt10),6} |");
+                var label = reranked ? $"{model} → {rerankName} (top {depth})" : model;
+                Console.WriteLine($"| {label,-28} | {Lower(mode),-7} | {(on ? "with" : "without"),-11} | {F(r.NdcgAt10),7} | {F(r.MrrAt10),6} | {F(r.RecallAt1),6} | {F(r.RecallAt10),6} | {F(r.RecallAt100),6} | {F(r.MapAt10),6} |");
             }
 
             Console.WriteLine($"took {clock.Elapsed.TotalSeconds:F0} s");
@@ -253,14 +289,17 @@ internal static class EvalCommand
 
     private static string Lower(PoolingMode mode) => mode.ToString().ToLowerInvariant();
 
-    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value) =>
-        Console.WriteLine(new JsonObject
+    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value, (string Name, int Depth)? reranker = null)
+    {
+        var line = new JsonObject { ["task"] = task, ["model"] = model, ["pooling"] = Lower(pooling), ["instruction"] = instruction };
+        if (reranker is var (name, depth))
         {
-            ["task"] = task,
-            ["model"] = model,
-            ["pooling"] = Lower(pooling),
-            ["instruction"] = instruction,
-            ["metric"] = metric,
-            ["value"] = Math.Round(value, 4),
-        }.ToJsonString());
+            line["reranker"] = name;
+            line["rerank_depth"] = depth;
+        }
+
+        line["metric"] = metric;
+        line["value"] = Math.Round(value, 4);
+        Console.WriteLine(line.ToJsonString());
+    }
 }

@@ -23,12 +23,7 @@ internal static class TokenizeCommand
         {
             Description = "Each input line is a pair, {\"query\": …, \"passage\": …} or [first, second] (jsonl); print {\"ids\", \"type_ids\"} or {\"error\"} per pair.",
         };
-        var truncation = new Option<string>("--truncation")
-        {
-            Description = "How a pair too long is cut: longest_first (the longer side first) or only_second.",
-            DefaultValueFactory = _ => "longest_first",
-        };
-        truncation.AcceptOnlyFromAmong("longest_first", "only_second");
+        var truncation = CommonOptions.Truncation();
         var command = new Command("tokenize", "Write the token ids of each input text as a JSON array per line.") { model, maxLength, input, format, output, pairs, truncation };
         command.SetAction(parse =>
         {
@@ -37,8 +32,8 @@ internal static class TokenizeCommand
             using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
             if (parse.GetValue(pairs))
             {
-                var strategy = parse.GetValue(truncation) == "only_second" ? TruncationStrategy.OnlySecond : TruncationStrategy.LongestFirst;
-                foreach (var (first, second) in ReadPairs(parse.GetValue(input)!))
+                var strategy = CommonOptions.ParseTruncation(parse.GetValue(truncation));
+                foreach (var (first, second, _) in TextFiles.ReadPairs(parse.GetValue(input)!))
                 {
                     writer.WriteLine(PairLine(tokenizer, first, second, parse.GetValue(maxLength), strategy));
                 }
@@ -90,37 +85,4 @@ internal static class TokenizeCommand
 
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
-
-    private static IEnumerable<(string First, string Second)> ReadPairs(string path)
-    {
-        var number = 0;
-        foreach (var line in TextFiles.Read(path, "text"))
-        {
-            number++;
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            (string?, string?) pair;
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                var root = document.RootElement;
-                pair = root.ValueKind == JsonValueKind.Array && root.GetArrayLength() == 2 ? (root[0].GetString(), root[1].GetString())
-                    : root.ValueKind == JsonValueKind.Object ? (Field(root, "query"), Field(root, "passage"))
-                    : (null, null);
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException)
-            {
-                throw new InvalidDataException($"{path}:{number}: not a JSON pair ({e.Message})", e);
-            }
-
-            yield return pair is (string first, string second) ? (first, second)
-                : throw new InvalidDataException($"{path}:{number}: a pair is {{\"query\": string, \"passage\": string}} or [string, string]");
-        }
-    }
-
-    private static string? Field(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }

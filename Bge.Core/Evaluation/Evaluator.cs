@@ -26,6 +26,11 @@ public sealed record RetrievalResult(double RecallAt1, double RecallAt10, double
 /// <param name="QueriesWithoutRelevant">Queries left out because no document is judged relevant to them.</param>
 public sealed record RankedRetrievalResult(double NdcgAt10, double MrrAt10, double RecallAt1, double RecallAt10, double RecallAt100, double MapAt10, int Queries, int QueriesWithoutRelevant);
 
+/// <summary>One query's ranking of a BEIR corpus.</summary>
+/// <param name="Query">The query.</param>
+/// <param name="Documents">Indexes into <see cref="BeirDataset.Corpus"/>, best first.</param>
+public sealed record QueryRanking(BeirQuery Query, IReadOnlyList<int> Documents);
+
 /// <summary>
 /// Measures an embedder as MTEB does: STS by the Spearman correlation of cosine similarities with the gold
 /// scores, retrieval by the rank of each query's relevant document under dot-product search of normalized
@@ -104,10 +109,26 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
     /// <param name="queryInstruction">Prepend the model's query instruction to the queries.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
     /// <exception cref="ArgumentException">The index does not hold the data set's corpus in this model's embeddings.</exception>
-    public RankedRetrievalResult Retrieval(BeirDataset data, EmbeddingIndex corpus, PoolingMode? pooling = null, bool queryInstruction = true, CancellationToken cancellationToken = default)
+    public RankedRetrievalResult Retrieval(BeirDataset data, EmbeddingIndex corpus, PoolingMode? pooling = null, bool queryInstruction = true, CancellationToken cancellationToken = default) =>
+        Score(data, Rank(data, corpus, pooling, queryInstruction, 100, cancellationToken));
+
+    /// <summary>
+    /// The first-stage ranking of each judged query of the data set (those with a relevant document, in file order):
+    /// the <paramref name="depth"/> best documents under dot-product search of the embedded corpus, ties in corpus order.
+    /// </summary>
+    /// <param name="data">The data set.</param>
+    /// <param name="corpus">Its corpus, from <see cref="EmbedCorpus"/> with the same pooling.</param>
+    /// <param name="pooling">The pooling; the model's trained one when null.</param>
+    /// <param name="queryInstruction">Prepend the model's query instruction to the queries.</param>
+    /// <param name="depth">Documents kept per query (100 is what <see cref="Score"/>'s Recall@100 needs).</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <exception cref="ArgumentException">The index does not hold the data set's corpus in this model's embeddings.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="depth"/> is below 1.</exception>
+    public IReadOnlyList<QueryRanking> Rank(BeirDataset data, EmbeddingIndex corpus, PoolingMode? pooling = null, bool queryInstruction = true, int depth = 100, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
         if (corpus.Count != data.Corpus.Count || corpus.Dimension != _embedder.Dimension)
         {
             throw new ArgumentException($"an index of {corpus.Count} documents of dimension {corpus.Dimension} for {data.Corpus.Count} documents of dimension {_embedder.Dimension}", nameof(corpus));
@@ -116,11 +137,34 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
         var judged = data.Queries.Where(q => data.Judgements.TryGetValue(q.Id, out var j) && RetrievalMetrics.HasRelevant(j)).ToList();
         var texts = judged.Select(q => q.Text).ToList();
         var vectors = queryInstruction ? _embedder.EncodeQueries(texts, Options(pooling), progress, cancellationToken) : _embedder.Encode(texts, Options(pooling), progress, cancellationToken);
+        return [.. judged.Select((query, q) => new QueryRanking(query, [.. corpus.Search(vectors.Row(q), depth).Select(hit => hit.Index)]))];
+    }
+
+    /// <summary>
+    /// nDCG@10, MRR@10, Recall@1/@10/@100 and MAP@10 of rankings of the data set's judged queries, however they were
+    /// made (<see cref="Rank"/>, then perhaps <see cref="RetrievalReranker.Rerank"/>).
+    /// </summary>
+    /// <param name="data">The data set whose judgements score the rankings.</param>
+    /// <param name="rankings">One ranking per judged query.</param>
+    /// <exception cref="ArgumentException">A ranking's query has no relevant document, or a document index is outside the corpus.</exception>
+    public static RankedRetrievalResult Score(BeirDataset data, IReadOnlyList<QueryRanking> rankings)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(rankings);
         double ndcg = 0, mrr = 0, r1 = 0, r10 = 0, r100 = 0, map = 0;
-        for (var q = 0; q < judged.Count; q++)
+        foreach (var ranked in rankings)
         {
-            var ranking = corpus.Search(vectors.Row(q), 100).Select(hit => data.Corpus[hit.Index].Id).ToList();
-            var judgements = data.Judgements[judged[q].Id];
+            if (!data.Judgements.TryGetValue(ranked.Query.Id, out var judgements) || !RetrievalMetrics.HasRelevant(judgements))
+            {
+                throw new ArgumentException($"query '{ranked.Query.Id}' has no relevant document in the data set", nameof(rankings));
+            }
+
+            if (ranked.Documents.Any(d => (uint)d >= (uint)data.Corpus.Count))
+            {
+                throw new ArgumentException($"query '{ranked.Query.Id}' ranks a document outside the corpus of {data.Corpus.Count}", nameof(rankings));
+            }
+
+            var ranking = ranked.Documents.Select(d => data.Corpus[d].Id).ToList();
             ndcg += RetrievalMetrics.Ndcg(ranking, judgements, 10);
             mrr += RetrievalMetrics.ReciprocalRank(ranking, judgements, 10);
             r1 += RetrievalMetrics.Recall(ranking, judgements, 1);
@@ -129,8 +173,8 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
             map += RetrievalMetrics.AveragePrecision(ranking, judgements, 10);
         }
 
-        var n = Math.Max(1, judged.Count);
-        return new RankedRetrievalResult(ndcg / n, mrr / n, r1 / n, r10 / n, r100 / n, map / n, judged.Count, data.Queries.Count - judged.Count);
+        var n = Math.Max(1, rankings.Count);
+        return new RankedRetrievalResult(ndcg / n, mrr / n, r1 / n, r10 / n, r100 / n, map / n, rankings.Count, data.Queries.Count - rankings.Count);
     }
 
     // The documents embedded (no instruction) into an exact-search index.

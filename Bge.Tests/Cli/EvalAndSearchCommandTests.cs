@@ -29,18 +29,11 @@ public sealed class EvalAndSearchCommandTests
     public void EvalRetrievalOnABeirFolderMatchesABruteForceRankingWithAndWithoutTheInstruction()
     {
         // A slice of the SQuAD folder: 30 questions, their paragraphs and the first 60 paragraphs.
-        var squad = Path.Combine(TestPaths.Shared, "data", "squad-dev-retrieval");
-        var qrels = File.ReadLines(Path.Combine(squad, "qrels", "test.tsv")).Skip(1).Take(30).Select(l => l.Split('\t')).ToList();
-        var corpusLines = File.ReadLines(Path.Combine(squad, "corpus.jsonl")).ToList();
+        var beir = RerankEvaluationTests.SquadSlice(Path.Combine(_dir, "beir"), queries: 30, paragraphs: 60);
+        var qrels = File.ReadLines(Path.Combine(beir, "qrels", "test.tsv")).Skip(1).Select(l => l.Split('\t')).ToList();
+        var corpus = File.ReadAllLines(Path.Combine(beir, "corpus.jsonl")).ToList();
+        var queries = File.ReadAllLines(Path.Combine(beir, "queries.jsonl")).ToList();
         string Id(string line) => JsonDocument.Parse(line).RootElement.GetProperty("_id").GetString()!;
-        var wanted = qrels.Select(q => q[1]).ToHashSet();
-        var corpus = corpusLines.Where((l, i) => i < 60 || wanted.Contains(Id(l))).ToList();
-        var queryIds = qrels.Select(q => q[0]).ToHashSet();
-        var queries = File.ReadLines(Path.Combine(squad, "queries.jsonl")).Where(l => queryIds.Contains(Id(l))).ToList();
-        Directory.CreateDirectory(Path.Combine(_dir, "beir", "qrels"));
-        File.WriteAllLines(Path.Combine(_dir, "beir", "corpus.jsonl"), corpus);
-        File.WriteAllLines(Path.Combine(_dir, "beir", "queries.jsonl"), queries);
-        File.WriteAllLines(Path.Combine(_dir, "beir", "qrels", "test.tsv"), ["query-id\tcorpus-id\tscore", .. qrels.Select(q => string.Join('\t', q))]);
 
         var (exit, output, error) = EmbedCommandTests.Run("eval", "retrieval", "--model", TestPaths.Arctic, "--pooling", "cls", "--both-instructions", "--data", Path.Combine(_dir, "beir"), "--json");
         Assert.That(exit, Is.Zero, error);
