@@ -20,6 +20,7 @@ internal sealed class ApiException(int status, string message, string? param = n
     public string Kind => Status switch
     {
         401 => "authentication_error",
+        404 => "not_found",
         413 => "payload_too_large",
         422 => "validation_error",
         429 => "overloaded",
@@ -31,4 +32,8 @@ internal sealed class ApiException(int status, string message, string? param = n
     public static ApiException BadRequest(string message, string? param = null) => new(400, message, param, "invalid_request");
 
     public static ApiException Invalid(string message, string? param = null) => new(422, message, param, "invalid_value");
+
+    /// <summary>An input longer than the model takes, without truncation asked: 422 naming its token count and the limit.</summary>
+    public static ApiException TooLong(string subject, string field, int tokens, int max) =>
+        Invalid($"{subject} has {tokens} tokens; the model takes at most {max}. Ask for truncation ('truncate': true, or start the server with --auto-truncate)", field);
 }

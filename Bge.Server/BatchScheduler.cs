@@ -6,33 +6,46 @@ using Bge.Tokenizer;
 namespace Bge.Server;
 
 /// <summary>
-/// One queue in front of the encoder. Requests arrive tokenized; a single loop takes whatever is waiting, packs it
-/// into one batch up to the token budget (no padding: the batch is all tokens end to end), runs one forward pass and
-/// hands each row back to the request it came from. Concurrent requests therefore share forward passes, and a
-/// request whose client has gone away is dropped before it costs compute.
+/// One queue in front of one model. Requests arrive tokenized; a single loop takes whatever is waiting, packs it
+/// into one batch up to the token budget (no padding: the batch is all tokens end to end), runs one forward pass
+/// (the model's compute function: pooled rows for the embedder, logits for the reranker) and hands each row back to
+/// the request it came from. Concurrent requests therefore share forward passes, and a request whose client has gone
+/// away is dropped before it costs compute. The compute function's row <c>b</c> must depend on sequence <c>b</c>
+/// alone, so that a request's answer does not depend on whom it shared a pass with.
 /// </summary>
 internal sealed class BatchScheduler : IAsyncDisposable
 {
-    private readonly Embedder _embedder;
+    private readonly Func<TokenBatch, float[][]> _compute;
     private readonly int _maxBatchTokens;
     private readonly ServerMetrics _metrics;
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _queued;
 
-    public BatchScheduler(Embedder embedder, int maxBatchTokens, ServerMetrics metrics)
+    /// <param name="compute">One forward pass: a row per sequence of the batch, in order.</param>
+    /// <param name="maxBatchTokens">Tokens in one forward pass at most (a longer input still gets a pass of its own).</param>
+    /// <param name="metrics">Where each pass's size is counted.</param>
+    /// <param name="model">What the loop's thread is named after ("embedder", "reranker").</param>
+    public BatchScheduler(Func<TokenBatch, float[][]> compute, int maxBatchTokens, ServerMetrics metrics, string model)
     {
-        (_embedder, _maxBatchTokens, _metrics) = (embedder, maxBatchTokens, metrics);
+        (_compute, _maxBatchTokens, _metrics) = (compute, maxBatchTokens, metrics);
         // Forward passes block for tens of milliseconds at a time: they run on a thread of their own, so that the
         // thread pool stays free for the requests arriving meanwhile.
-        new Thread(Run) { IsBackground = true, Name = "Bge batch scheduler" }.Start();
+        new Thread(Run) { IsBackground = true, Name = $"Bge batch scheduler ({model})" }.Start();
     }
+
+    /// <summary>The embedder's forward pass: pooled, not yet normalized rows.</summary>
+    public static Func<TokenBatch, float[][]> Embeddings(Embedder embedder) => tokens =>
+    {
+        var rows = embedder.EncodeBatch(tokens, normalize: false);
+        return Enumerable.Range(0, tokens.Count).Select(rows.RowArray).ToArray();
+    };
 
     /// <summary>Inputs waiting for a forward pass.</summary>
     public int Queued => Volatile.Read(ref _queued);
 
-    /// <summary>The pooled, not yet normalized rows of <paramref name="inputs"/>, in order, with the time spent queued and computing.</summary>
-    public Task<Result> Embed(IReadOnlyList<Encoding> inputs, CancellationToken aborted)
+    /// <summary>The rows of <paramref name="inputs"/>, in order, with the time spent queued and computing.</summary>
+    public Task<Result> Submit(IReadOnlyList<Encoding> inputs, CancellationToken aborted)
     {
         var job = new Job(inputs, aborted);
         Interlocked.Add(ref _queued, inputs.Count);
@@ -117,12 +130,12 @@ internal sealed class BatchScheduler : IAsyncDisposable
         {
             var tokens = new TokenBatch(batch.Select(b => b.Job.Inputs[b.Index]).ToList());
             _metrics.Batch(batch.Count, tokens.TotalTokens);
-            var rows = _embedder.EncodeBatch(tokens, normalize: false);
+            var rows = _compute(tokens);
             var inference = Stopwatch.GetElapsedTime(started);
             for (var b = 0; b < batch.Count; b++)
             {
                 var (job, index) = batch[b];
-                job.Complete(index, rows.RowArray(b), started, inference);
+                job.Complete(index, rows[b], started, inference);
             }
         }
         catch (Exception e)

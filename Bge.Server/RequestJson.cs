@@ -114,6 +114,39 @@ internal static class RequestJson
         : value.ValueKind == JsonValueKind.String ? value.GetString()
         : throw ApiException.BadRequest($"'{field}' must be a string, not {Describe(value.ValueKind)}", field);
 
+    /// <summary>A string field that must be there (an empty string is a string).</summary>
+    public static string RequiredString(JsonElement root, string field, string? name = null) =>
+        String(root, field) ?? throw ApiException.BadRequest($"'{name ?? field}' is required", name ?? field);
+
+    /// <summary>An array of strings; with <paramref name="objects"/>, items may also be <c>{"text": …}</c> objects (Cohere's and Jina's documents).</summary>
+    public static List<string> Texts(JsonElement root, string field, bool objects)
+    {
+        var shape = objects ? "an array of strings or {\"text\": …} objects" : "an array of strings";
+        if (!root.TryGetProperty(field, out var value))
+        {
+            throw ApiException.BadRequest($"'{field}' is required", field);
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw ApiException.BadRequest($"'{field}' must be {shape}, not {Describe(value.ValueKind)}", field);
+        }
+
+        var texts = new List<string>(value.GetArrayLength());
+        foreach (var item in value.EnumerateArray())
+        {
+            var name = $"{field}[{texts.Count}]";
+            texts.Add(item.ValueKind switch
+            {
+                JsonValueKind.String => item.GetString()!,
+                JsonValueKind.Object when objects => RequiredString(item, "text", name + ".text"),
+                _ => throw ApiException.BadRequest($"'{name}' must be {(objects ? "a string or a {\"text\": …} object" : "a string")}, not {Describe(item.ValueKind)}", name),
+            });
+        }
+
+        return texts;
+    }
+
     public static bool? Bool(JsonElement root, string field) =>
         !root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null ? null
         : value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean()

@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Bge.Server;
 
-/// <summary>The routes: OpenAI's embeddings, TEI's embed, similarity, tokenize and info, and the open health routes.</summary>
+/// <summary>The routes: OpenAI's embeddings, TEI's embed, similarity, tokenize, rerank and info, Cohere's and Jina's rerank, and the open health routes.</summary>
 internal static class Routes
 {
     private static readonly string Version = typeof(Routes).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
@@ -22,6 +22,8 @@ internal static class Routes
         app.MapPost("/embed", context => Handle(context, server, openAi: false, TeiEmbed));
         app.MapPost("/similarity", context => Handle(context, server, openAi: false, TeiSimilarity));
         app.MapPost("/tokenize", context => Handle(context, server, openAi: false, TeiTokenize));
+        app.MapPost("/rerank", context => Handle(context, server, openAi: false, TeiRerank));
+        app.MapPost("/v1/rerank", context => Handle(context, server, openAi: true, CohereRerank));
         app.MapGet("/info", context => Handle(context, server, openAi: false, Info));
         app.MapGet("/health", context => Text(context, 200, "ok"));
         app.MapGet("/ready", context => server.IsReady ? Text(context, 200, "ready") : Text(context, 503, server.Loaded.IsFaulted ? "model failed to load" : "not ready"));
@@ -147,14 +149,20 @@ internal static class Routes
     // (promptField), then, where the route has them, normalize and dimensions.
     private static EmbedSettings Settings(JsonElement root, EmbeddingServer server, string promptField, bool readNormalize, bool readDimensions)
     {
-        var direction = RequestJson.String(root, "truncation_direction") ?? "right";
-        var left = direction.Equals("left", StringComparison.OrdinalIgnoreCase) ? true
-            : direction.Equals("right", StringComparison.OrdinalIgnoreCase) ? false
-            : throw ApiException.Invalid($"'truncation_direction' is '{direction}'; use 'Left' or 'Right'", "truncation_direction");
+        var left = TruncateLeft(root);
         var truncate = RequestJson.Bool(root, "truncate") ?? server.Options.AutoTruncate;
         var query = Query(RequestJson.String(root, promptField), promptField);
         var normalize = !readNormalize || (RequestJson.Bool(root, "normalize") ?? true);
         return new EmbedSettings(truncate, left, query, normalize, readDimensions ? RequestJson.Int(root, "dimensions") : null);
+    }
+
+    // TEI's truncation_direction, 'Right' unless told: whether truncation keeps the last tokens.
+    private static bool TruncateLeft(JsonElement root)
+    {
+        var direction = RequestJson.String(root, "truncation_direction") ?? "right";
+        return direction.Equals("left", StringComparison.OrdinalIgnoreCase) ? true
+            : direction.Equals("right", StringComparison.OrdinalIgnoreCase) ? false
+            : throw ApiException.Invalid($"'truncation_direction' is '{direction}'; use 'Left' or 'Right'", "truncation_direction");
     }
 
     private static void WriteFloats(Utf8JsonWriter w, float[] values)
@@ -172,7 +180,7 @@ internal static class Routes
         _ => throw ApiException.Invalid($"'{field}' is '{name}'; this server knows 'query' (the model's query instruction) and 'document'", field),
     };
 
-    private static void TimingHeaders(HttpContext context, Embedded e, long started)
+    private static void TimingHeaders(HttpContext context, Computed e, long started)
     {
         var headers = context.Response.Headers;
         static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
@@ -184,13 +192,16 @@ internal static class Routes
         headers["x-inference-time"] = Ms(e.Inference);
     }
 
-    private static async Task<Embedded> Embed(HttpContext context, EmbeddingServer server, List<Input> inputs, EmbedSettings settings, string field, long started)
+    private static Task<Computed> Embed(HttpContext context, EmbeddingServer server, List<Input> inputs, EmbedSettings settings, string field, long started) =>
+        Counted(context, server, server.Pipeline.Embed(inputs, settings, field, context.RequestAborted), started);
+
+    // A request's work done: its success counted and timed, TEI's timing headers set.
+    private static async Task<Computed> Counted(HttpContext context, EmbeddingServer server, Task<Computed> work, long started)
     {
-        var pipeline = server.Pipeline;
-        var embedded = await pipeline.Embed(inputs, settings, field, context.RequestAborted).ConfigureAwait(false);
-        server.Metrics.Success(Stopwatch.GetElapsedTime(started), embedded.Tokenization, embedded.Queue, embedded.Inference, embedded.Lengths);
-        TimingHeaders(context, embedded, started);
-        return embedded;
+        var computed = await work.ConfigureAwait(false);
+        server.Metrics.Success(Stopwatch.GetElapsedTime(started), computed.Tokenization, computed.Queue, computed.Inference, computed.Lengths);
+        TimingHeaders(context, computed, started);
+        return computed;
     }
 
     private static async Task OpenAiEmbeddings(HttpContext context, EmbeddingServer server)
@@ -214,7 +225,7 @@ internal static class Routes
         {
             w.WriteString("object", "list");
             w.WriteStartArray("data");
-            for (var i = 0; i < embedded.Vectors.Length; i++)
+            for (var i = 0; i < embedded.Rows.Length; i++)
             {
                 w.WriteStartObject();
                 w.WriteString("object", "embedding");
@@ -222,12 +233,12 @@ internal static class Routes
                 if (format == "base64")
                 {
                     // Little-endian float32, as OpenAI sends it.
-                    w.WriteBase64String("embedding", MemoryMarshal.AsBytes(LittleEndian(embedded.Vectors[i]).AsSpan()));
+                    w.WriteBase64String("embedding", MemoryMarshal.AsBytes(LittleEndian(embedded.Rows[i]).AsSpan()));
                 }
                 else
                 {
                     w.WriteStartArray("embedding");
-                    WriteFloats(w, embedded.Vectors[i]);
+                    WriteFloats(w, embedded.Rows[i]);
                     w.WriteEndArray();
                 }
 
@@ -270,7 +281,7 @@ internal static class Routes
         await Json(context, w =>
         {
             w.WriteStartArray();
-            foreach (var vector in embedded.Vectors)
+            foreach (var vector in embedded.Rows)
             {
                 w.WriteStartArray();
                 WriteFloats(w, vector);
@@ -291,7 +302,7 @@ internal static class Routes
             throw ApiException.BadRequest("'inputs' must be an object {\"source_sentence\": …, \"sentences\": […]}", "inputs");
         }
 
-        var source = RequestJson.String(pair, "source_sentence") ?? throw ApiException.BadRequest("'inputs.source_sentence' is required", "inputs.source_sentence");
+        var source = RequestJson.RequiredString(pair, "source_sentence", "inputs.source_sentence");
         var sentences = RequestJson.Inputs(pair, "sentences");
         if (sentences.Any(s => s.Text is null))
         {
@@ -303,9 +314,9 @@ internal static class Routes
         await Json(context, w =>
         {
             w.WriteStartArray();
-            for (var i = 1; i < embedded.Vectors.Length; i++)
+            for (var i = 1; i < embedded.Rows.Length; i++)
             {
-                w.WriteNumberValue(System.Numerics.Tensors.TensorPrimitives.Dot(embedded.Vectors[0], embedded.Vectors[i]));
+                w.WriteNumberValue(System.Numerics.Tensors.TensorPrimitives.Dot(embedded.Rows[0], embedded.Rows[i]));
             }
 
             w.WriteEndArray();
@@ -325,7 +336,7 @@ internal static class Routes
         var specials = RequestJson.Bool(root, "add_special_tokens") ?? true;
         var pipeline = server.Pipeline;
         var settings = Settings(root, server, "prompt_name", readNormalize: false, readDimensions: false);
-        pipeline.CheckBatchSize(inputs.Count, "inputs");
+        server.Admission.CheckBatchSize(inputs.Count, "inputs");
 
         var encodings = inputs.Select((input, i) => (pipeline.Tokenize(input, settings, inputs.Count == 1 ? "inputs" : $"inputs[{i}]"), Text: settings.Query ? pipeline.Embedder.QueryInstruction + input.Text : input.Text!)).ToList();
         var tokenizer = pipeline.Embedder.Tokenizer;
@@ -360,28 +371,171 @@ internal static class Routes
         }, array: true).ConfigureAwait(false);
     }
 
+    // TEI's /rerank: {"query", "texts", "raw_scores", "return_text", "truncate", "truncation_direction"} →
+    // [{"index", "score"[, "text"]}], most relevant first.
+    private static async Task TeiRerank(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
+        var root = document.RootElement;
+        var query = RequestJson.RequiredString(root, "query");
+        var texts = RequestJson.Texts(root, "texts", objects: false);
+        var rawScores = RequestJson.Bool(root, "raw_scores") ?? false;
+        var returnText = RequestJson.Bool(root, "return_text") ?? false;
+        var (logits, order, _) = await Rerank(context, server, root, query, texts, "texts", started).ConfigureAwait(false);
+        await Json(context, w =>
+        {
+            w.WriteStartArray();
+            foreach (var i in order)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", i);
+                if (returnText)
+                {
+                    w.WriteString("text", texts[i]);
+                }
+
+                w.WriteNumber("score", rawScores ? logits[i] : Reranker.Sigmoid(logits[i]));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }, array: true).ConfigureAwait(false);
+    }
+
+    // Cohere's and Jina's /v1/rerank: {"model", "query", "documents": [string | {"text"}], "top_n", "return_documents"}
+    // → {"model", "results": [{"index", "relevance_score"[, "document": {"text"}]}], "usage": {"total_tokens"}}.
+    private static async Task CohereRerank(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
+        var root = document.RootElement;
+        RequestJson.String(root, "model");
+        var query = RequestJson.RequiredString(root, "query");
+        var documents = RequestJson.Texts(root, "documents", objects: true);
+        var topN = RequestJson.Int(root, "top_n");
+        if (topN < 1)
+        {
+            throw ApiException.Invalid($"'top_n' is {topN}; give at least 1", "top_n");
+        }
+
+        var returnDocuments = RequestJson.Bool(root, "return_documents") ?? false;
+        var (logits, order, tokens) = await Rerank(context, server, root, query, documents, "documents", started).ConfigureAwait(false);
+        var model = server.Reranking.Reranker.Name;
+        await Json(context, w =>
+        {
+            w.WriteString("model", model);
+            w.WriteStartArray("results");
+            foreach (var i in order.Take(topN ?? order.Length))
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", i);
+                w.WriteNumber("relevance_score", Reranker.Sigmoid(logits[i]));
+                if (returnDocuments)
+                {
+                    w.WriteStartObject("document");
+                    w.WriteString("text", documents[i]);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartObject("usage");
+            w.WriteNumber("total_tokens", tokens);
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    // What both rerank routes share: truncation read (longest_first from the right; 'Left' is refused, the tokenizer
+    // cuts pairs from the right only), each text scored with the query, the indices ordered by logit, most relevant
+    // first, ties in input order (the sigmoid is monotonic, so the order holds for scores too).
+    private static async Task<(float[] Logits, int[] Order, int Tokens)> Rerank(HttpContext context, EmbeddingServer server, JsonElement root, string query, List<string> texts, string field, long started)
+    {
+        if (TruncateLeft(root))
+        {
+            throw ApiException.Invalid("'truncation_direction' 'Left' is not supported for pairs: this server truncates a pair longest-first from the right, as Hugging Face's tokenizers do by default", "truncation_direction");
+        }
+
+        var truncate = RequestJson.Bool(root, "truncate") ?? server.Options.AutoTruncate;
+        var computed = await Counted(context, server, server.Reranking.Score(query, texts, truncate, field, context.RequestAborted), started).ConfigureAwait(false);
+        var logits = computed.Rows.Select(row => row[0]).ToArray();
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
+        return (logits, order, computed.Tokens);
+    }
+
+    // TEI's /info. The top-level fields describe the embedding model when there is one, else the reranker; model_type
+    // holds "embedding" ({"pooling"}), "reranker" ({"id2label", "label2id", "model_id", "model_dtype",
+    // "max_input_length"}) or both.
     private static Task Info(HttpContext context, EmbeddingServer server)
     {
-        var pipeline = server.Pipeline;
-        var embedder = pipeline.Embedder;
+        var pipeline = server.ServesEmbeddings ? server.Pipeline : null;
+        var reranking = server.ServesReranking ? server.Reranking : null;
         var options = server.Options;
         return Json(context, w =>
         {
-            w.WriteString("model_id", options.ModelId ?? embedder.Name);
-            w.WriteString("model_dtype", Precisions.Name(embedder.Model.Precision));
+            if (pipeline is not null)
+            {
+                var embedder = pipeline.Embedder;
+                w.WriteString("model_id", options.ModelId ?? embedder.Name);
+                w.WriteString("model_dtype", Precisions.Name(embedder.Model.Precision));
+            }
+            else
+            {
+                w.WriteString("model_id", reranking!.Reranker.Name);
+                w.WriteString("model_dtype", Precisions.Name(reranking.Reranker.Model.Precision));
+            }
+
             w.WriteStartObject("model_type");
-            w.WriteStartObject("embedding");
-            w.WriteString("pooling", embedder.TrainedPooling.ToString().ToLowerInvariant());
+            if (pipeline is not null)
+            {
+                w.WriteStartObject("embedding");
+                w.WriteString("pooling", pipeline.Embedder.TrainedPooling.ToString().ToLowerInvariant());
+                w.WriteEndObject();
+            }
+
+            if (reranking is not null)
+            {
+                var reranker = reranking.Reranker;
+                w.WriteStartObject("reranker");
+                w.WriteStartObject("id2label");
+                for (var i = 0; i < reranker.Labels.Count; i++)
+                {
+                    w.WriteString(i.ToString(CultureInfo.InvariantCulture), reranker.Labels[i]);
+                }
+
+                w.WriteEndObject();
+                w.WriteStartObject("label2id");
+                for (var i = 0; i < reranker.Labels.Count; i++)
+                {
+                    w.WriteNumber(reranker.Labels[i], i);
+                }
+
+                w.WriteEndObject();
+                w.WriteString("model_id", reranker.Name);
+                w.WriteString("model_dtype", Precisions.Name(reranker.Model.Precision));
+                w.WriteNumber("max_input_length", reranking.MaxInputLength);
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteNumber("dimension", embedder.Dimension);
-            w.WriteNumber("max_input_length", pipeline.MaxInputLength);
+            if (pipeline is not null)
+            {
+                w.WriteNumber("dimension", pipeline.Embedder.Dimension);
+            }
+
+            w.WriteNumber("max_input_length", pipeline?.MaxInputLength ?? reranking!.MaxInputLength);
             w.WriteNumber("max_batch_tokens", options.MaxBatchTokens);
             w.WriteNumber("max_client_batch_size", options.MaxClientBatchSize);
             w.WriteNumber("max_concurrent_requests", options.MaxConcurrentRequests);
             w.WriteBoolean("auto_truncate", options.AutoTruncate);
             w.WriteNumber("payload_limit", options.PayloadLimit);
-            WriteOptional(w, "query_instruction", embedder.QueryInstruction);
+            if (pipeline is not null)
+            {
+                WriteOptional(w, "query_instruction", pipeline.Embedder.QueryInstruction);
+            }
+
             w.WriteString("version", Version);
         });
     }

@@ -6,9 +6,11 @@ using Bge.Server;
 namespace Bge.Cli.Commands;
 
 /// <summary>
-/// <c>bge serve</c>: the embedding server (<see cref="EmbeddingServer"/>) on one model. Every flag can also come from
-/// an environment variable (TEI's names: MODEL_ID, PORT, MAX_BATCH_TOKENS, …; BGE_HOST rather than HOSTNAME, which
-/// containers set to their own name), the flag winning over the variable.
+/// <c>bge serve</c>: the embedding server (<see cref="EmbeddingServer"/>) on one embedding model, one cross-encoder
+/// (<c>--reranker</c>) or both. Every flag can also come from an environment variable (TEI's names: MODEL_ID,
+/// RERANKER_ID, PORT, MAX_BATCH_TOKENS, …; BGE_HOST rather than HOSTNAME, which containers set to their own name),
+/// the flag winning over the variable. With <c>--reranker</c> and no <c>--model</c> (nor MODEL_ID) only the rerank
+/// routes are served; with neither, the default embedding model.
 /// </summary>
 internal static class ServeCommand
 {
@@ -16,6 +18,7 @@ internal static class ServeCommand
     {
         var model = CommonOptions.Model();
         model.DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MODEL_ID");
+        var reranker = Flag<string?>("--reranker", "RERANKER_ID", null, "A cross-encoder's model directory (or Hub id in the cache), e.g. BAAI/bge-reranker-base: serve TEI's /rerank and /v1/rerank. Without --model, only reranking is served.");
         var precision = CommonOptions.Precision();
         precision.DefaultValueFactory = _ => Environment.GetEnvironmentVariable("BGE_PRECISION");
         var defaults = new ServerOptions();
@@ -27,9 +30,9 @@ internal static class ServeCommand
         var autoTruncate = Flag("--auto-truncate", "AUTO_TRUNCATE", false, "Truncate inputs longer than the model takes instead of refusing them with 422.");
         var apiKey = Flag<string?>("--api-key", "API_KEY", null, "Require 'Authorization: Bearer <key>' on every route but /health, /ready and /metrics.");
         var payloadLimit = Flag("--payload-limit", "PAYLOAD_LIMIT", defaults.PayloadLimit, "Request body bytes at most (more: 413).");
-        var command = new Command("serve", "Serve embeddings over HTTP: OpenAI's /v1/embeddings and TEI's /embed, /similarity, /tokenize, /info; /health, /ready, /metrics.")
+        var command = new Command("serve", "Serve embeddings over HTTP: OpenAI's /v1/embeddings and TEI's /embed, /similarity, /tokenize, /info; with --reranker, TEI's /rerank and Cohere's /v1/rerank; /health, /ready, /metrics.")
         {
-            model, precision, host, port, maxBatchTokens, maxClientBatch, maxConcurrent, autoTruncate, apiKey, payloadLimit,
+            model, reranker, precision, host, port, maxBatchTokens, maxClientBatch, maxConcurrent, autoTruncate, apiKey, payloadLimit,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,8 +49,12 @@ internal static class ServeCommand
             };
             var embedderOptions = new EmbedderOptions { Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) };
             var name = parse.GetValue(model);
-            await using var server = await EmbeddingServer.StartAsync(() => Embedder.Load(ModelResolver.Create().Resolve(name), embedderOptions), options, cancellationToken);
-            Console.WriteLine($"bge serve: listening on {server.Address} (loading the model; /ready answers 200 once it is warm)");
+            var rerankerName = parse.GetValue(reranker);
+            Func<Embedder>? loadEmbedder = name is null && rerankerName is not null ? null : () => Embedder.Load(ModelResolver.Create().Resolve(name), embedderOptions);
+            Func<Reranker>? loadReranker = rerankerName is null ? null : () => Reranker.Load(ModelResolver.Create().Resolve(rerankerName), embedderOptions);
+            var models = loadEmbedder is null ? "the reranker" : loadReranker is null ? "the model" : "the models";
+            await using var server = await EmbeddingServer.StartAsync(loadEmbedder, loadReranker, options, cancellationToken);
+            Console.WriteLine($"bge serve: listening on {server.Address} (loading {models}; /ready answers 200 once warm)");
             try
             {
                 await server.Loaded;
@@ -55,7 +62,7 @@ internal static class ServeCommand
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                await Console.Error.WriteLineAsync($"bge serve: the model failed to load: {e.Message}");
+                await Console.Error.WriteLineAsync($"bge serve: {(models == "the models" ? "a model" : models)} failed to load: {e.Message}");
                 return 1;
             }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Bge.Tests.Core;
 
 namespace Bge.Tests.Cli;
 
@@ -8,17 +9,25 @@ namespace Bge.Tests.Cli;
 [NonParallelizable]
 public sealed class ServeCommandTests
 {
-    [Test]
-    public async Task ServesWithFlagsAndEnvironmentAndExitsCleanlyOnSigterm()
+    private static Process Serve(string[] arguments, Dictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "bge.dll"), "serve", "--model", TestPaths.Arctic, "--port", "0", "--max-batch-tokens", "1000"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "bge.dll"), "serve", .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.Environment["MAX_CLIENT_BATCH_SIZE"] = "2";
-        start.Environment["MAX_BATCH_TOKENS"] = "7"; // the flag wins
-        using var process = Process.Start(start)!;
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        return Process.Start(start)!;
+    }
+
+    // Runs a test against a started `bge serve` once it is ready, then stops it with SIGTERM and expects exit code 0.
+    private static async Task WhileServing(string[] arguments, Dictionary<string, string> environment, Func<HttpClient, Task> test)
+    {
+        using var process = Serve(arguments, environment);
         var errors = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => errors.AppendLine(e.Data);
         process.BeginErrorReadLine();
@@ -33,11 +42,7 @@ public sealed class ServeCommandTests
                 Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)), "not ready within a minute");
             }
 
-            var info = JsonDocument.Parse(await http.GetStringAsync("/info")).RootElement;
-            Assert.That(info.GetProperty("max_client_batch_size").GetInt32(), Is.EqualTo(2));
-            Assert.That(info.GetProperty("max_batch_tokens").GetInt32(), Is.EqualTo(1000));
-            using var three = await http.PostAsync("/embed", Bge.Tests.Server.ServerTests.Json(new { inputs = new[] { "a", "b", "c" } }));
-            Assert.That((int)three.StatusCode, Is.EqualTo(422));
+            await test(http);
 
             Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -53,18 +58,56 @@ public sealed class ServeCommandTests
         }
     }
 
-    [Test]
-    public void ABadEnvironmentValueIsRefusedNamingTheVariable()
+    // Runs `bge serve` that must refuse to start; returns what it printed.
+    private static string Refused(string[] arguments, Dictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "bge.dll"), "serve", "--model", TestPaths.Arctic, "--port", "0"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["MAX_CONCURRENT_REQUESTS"] = "many";
-        using var process = Process.Start(start)!;
+        using var process = Serve(arguments, environment);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEnd();
         Assert.That(process.WaitForExit(60_000), Is.True);
         Assert.That(process.ExitCode, Is.Not.Zero);
-        Assert.That(process.StandardError.ReadToEnd() + process.StandardOutput.ReadToEnd(), Does.Contain("MAX_CONCURRENT_REQUESTS='many'"));
+        return errors + output.Result;
+    }
+
+    [Test]
+    public Task ServesWithFlagsAndEnvironmentAndExitsCleanlyOnSigterm() =>
+        WhileServing(
+            ["--model", TestPaths.Arctic, "--port", "0", "--max-batch-tokens", "1000"],
+            new() { ["MAX_CLIENT_BATCH_SIZE"] = "2", ["MAX_BATCH_TOKENS"] = "7" }, // the flag wins
+            async http =>
+            {
+                var info = JsonDocument.Parse(await http.GetStringAsync("/info")).RootElement;
+                Assert.That(info.GetProperty("max_client_batch_size").GetInt32(), Is.EqualTo(2));
+                Assert.That(info.GetProperty("max_batch_tokens").GetInt32(), Is.EqualTo(1000));
+                using var three = await http.PostAsync("/embed", Bge.Tests.Server.ServerTests.Json(new { inputs = new[] { "a", "b", "c" } }));
+                Assert.That((int)three.StatusCode, Is.EqualTo(422));
+            });
+
+    [Test]
+    public void ABadEnvironmentValueIsRefusedNamingTheVariable() =>
+        Assert.That(Refused(["--model", TestPaths.Arctic, "--port", "0"], new() { ["MAX_CONCURRENT_REQUESTS"] = "many" }), Does.Contain("MAX_CONCURRENT_REQUESTS='many'"));
+
+    /// <summary>With <c>--reranker</c> alone only the rerank routes are served; the flag wins over RERANKER_ID.</summary>
+    [Test]
+    public Task ServesARerankerAloneFromTheFlagOverTheEnvironment() =>
+        WhileServing(
+            ["--reranker", RerankerGoldenTests.Folder("bert-reranker-tiny"), "--port", "0"],
+            new() { ["RERANKER_ID"] = Path.Combine(Path.GetTempPath(), "no-such-reranker") },
+            async http =>
+            {
+                var pairs = RerankerGoldenTests.ReadPairs("bert-reranker-tiny");
+                using var ranked = await http.PostAsync("/rerank", Bge.Tests.Server.ServerTests.Json(new { query = pairs[0].Query, texts = new[] { pairs[0].Passage }, raw_scores = true }));
+                var body = await ranked.Content.ReadAsStringAsync();
+                Assert.That(ranked.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+                Assert.That(JsonDocument.Parse(body).RootElement[0].GetProperty("score").GetSingle(), Is.EqualTo(pairs[0].Logit).Within(1e-4));
+                using var embed = await http.PostAsync("/embed", Bge.Tests.Server.ServerTests.Json(new { inputs = "x" }));
+                Assert.That((int)embed.StatusCode, Is.EqualTo(404));
+            });
+
+    [Test]
+    public void AnEmbeddingModelGivenAsTheRerankerStopsTheServerNamingWhy()
+    {
+        var printed = Refused(["--port", "0"], new() { ["RERANKER_ID"] = Path.Combine(XlmRobertaGoldenTests.ModelsFolder, "xlmr-m3-tiny") });
+        Assert.That(printed, Does.Contain("the reranker failed to load").And.Contain("is an embedding model").And.Contain("ForSequenceClassification"));
     }
 }

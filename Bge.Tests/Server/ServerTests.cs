@@ -228,11 +228,13 @@ public sealed class ServerTests
     [TestCase("/embed", "{\"inputs\": \"a\", \"truncation_direction\": \"Middle\"}", 422, "truncation_direction")]
     [TestCase("/embed", "{\"inputs\": \"a\", \"prompt_name\": \"poem\"}", 422, "prompt_name")]
     [TestCase("/similarity", "{\"inputs\": \"a\"}", 400, "source_sentence")]
-    public async Task BadRequestsGetJsonErrorsNamingTheField(string route, string body, int status, string message)
+    public Task BadRequestsGetJsonErrorsNamingTheField(string route, string body, int status, string message) => AssertRefused(_http, route, body, status, message);
+
+    /// <summary>Posts a raw JSON body and expects a refusal with this status whose message (in the route's error shape: OpenAI's under /v1/) contains <paramref name="message"/>.</summary>
+    internal static async Task AssertRefused(HttpClient http, string route, string body, int status, string message)
     {
-        var openAi = route.StartsWith("/v1/", StringComparison.Ordinal);
-        using var response = await _http.PostAsync(route, new StringContent(body, Encoding.UTF8, "application/json"));
-        var (code, error) = await ReadError(response, openAi);
+        using var response = await http.PostAsync(route, new StringContent(body, Encoding.UTF8, "application/json"));
+        var (code, error) = await ReadError(response, openAi: route.StartsWith("/v1/", StringComparison.Ordinal));
         Assert.That(code, Is.EqualTo(status), error);
         Assert.That(error, Does.Contain(message));
     }
@@ -330,12 +332,14 @@ public sealed class ServerTests
     }
 }
 
-/// <summary>Starting a server for a test: any free loopback port, waiting until the model is warm.</summary>
+/// <summary>Starting a server for a test: any free loopback port, waiting until the models are warm.</summary>
 internal static class ServerHarness
 {
-    public static async Task<EmbeddingServer> Start(Func<Embedder> load, ServerOptions options)
+    public static Task<EmbeddingServer> Start(Func<Embedder> load, ServerOptions options) => Start(load, null, options);
+
+    public static async Task<EmbeddingServer> Start(Func<Embedder>? embedder, Func<Reranker>? reranker, ServerOptions options)
     {
-        var server = await EmbeddingServer.StartAsync(load, options with { Host = "127.0.0.1", Port = 0 });
+        var server = await EmbeddingServer.StartAsync(embedder, reranker, options with { Host = "127.0.0.1", Port = 0 });
         await server.Loaded;
         return server;
     }
