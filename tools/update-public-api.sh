@@ -7,13 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 dotnet build Bge.sln -c Release --no-incremental 2>&1 > "$log" || true
-grep -oE "error RS0016: Symbol '.*' is not part of the declared public API .*\[[^]]+\.csproj\]" "$log" | sort -u |
+{ grep -oE "error RS0016: Symbol '.*' is not part of the declared public API .*\[[^]]+\.csproj\]" "$log" || true; } | sort -u |
   while IFS= read -r line; do
     symbol=$(printf '%s' "$line" | sed -E "s/^error RS0016: Symbol '(.*)' is not part of the declared public API .*/\1/")
     project=$(printf '%s' "$line" | sed -E 's/.*\[([^]]+\.csproj)\]$/\1/')
     printf '%s\n' "$symbol" >> "$(dirname "$project")/PublicAPI.Unshipped.txt"
   done
-grep -oE "error RS0017: Symbol '.*' is part of the declared API, but is either not public or could not be found .*\[[^]]+\.csproj\]" "$log" | sort -u |
+{ grep -oE "error RS0017: Symbol '.*' is part of the declared API, but is either not public or could not be found .*\[[^]]+\.csproj\]" "$log" || true; } | sort -u |
   while IFS= read -r line; do
     symbol=$(printf '%s' "$line" | sed -E "s/^error RS0017: Symbol '(.*)' is part of the declared API.*/\1/")
     project=$(printf '%s' "$line" | sed -E 's/.*\[([^]]+\.csproj)\]$/\1/')
