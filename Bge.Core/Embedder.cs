@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using Bge.Core.Heads;
 using Bge.Core.Model;
 using Bge.Core.Pooling;
 using Bge.Tokenizer;
@@ -15,6 +16,8 @@ namespace Bge.Core;
 public sealed class Embedder
 {
     private readonly Action<string> _warn;
+    private SparseLexical? _sparse;
+    private ColBert? _colbert;
 
     /// <summary>Builds an embedder from its parts.</summary>
     /// <param name="model">The encoder.</param>
@@ -65,6 +68,13 @@ public sealed class Embedder
     /// <summary>The embedding dimension.</summary>
     public int Dimension => Model.Config.HiddenSize;
 
+    /// <summary>
+    /// The outputs <see cref="EncodeOutputs"/> can give: always <see cref="EncoderOutputs.Dense"/>; with bge-m3's head
+    /// files in the model directory (<c>sparse_linear.pt</c>, <c>colbert_linear.pt</c>) also Sparse and ColBert.
+    /// </summary>
+    public EncoderOutputs AvailableOutputs =>
+        EncoderOutputs.Dense | (_sparse is null ? 0 : EncoderOutputs.Sparse) | (_colbert is null ? 0 : EncoderOutputs.ColBert);
+
     /// <summary>Loads a Hub-layout model directory (config, safetensors weights, vocabulary, pooling and instruction).</summary>
     /// <exception cref="ModelFormatException">A model file is missing, malformed or inconsistent.</exception>
     /// <exception cref="TokenizerFormatException">The tokenizer files are malformed.</exception>
@@ -84,7 +94,33 @@ public sealed class Embedder
             throw new ModelFormatException(modelDirectory, $"the vocabulary has {tokenizer.VocabularySize} tokens but the model's embedding table only {model.Config.VocabSize}");
         }
 
-        return new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options, directory.Name);
+        var embedder = new Embedder(model, tokenizer, directory.Pooling, directory.QueryInstruction, options, directory.Name);
+        if (File.Exists(Path.Combine(modelDirectory, SparseLexical.FileName)))
+        {
+            embedder._sparse = SparseLexical.Load(Path.Combine(modelDirectory, SparseLexical.FileName), model.Config, UnusedIds(tokenizer), model.Simd);
+        }
+
+        if (File.Exists(Path.Combine(modelDirectory, ColBert.FileName)))
+        {
+            embedder._colbert = ColBert.Load(Path.Combine(modelDirectory, ColBert.FileName), model.Config, model.Simd);
+        }
+
+        return embedder;
+    }
+
+    // The ids FlagEmbedding leaves out of lexical weights: the tokenizer's cls, eos, pad and unk tokens.
+    private static HashSet<int> UnusedIds(Tokenizer.Tokenizer tokenizer)
+    {
+        var ids = new HashSet<int> { tokenizer.PadId };
+        foreach (var token in new[] { "<s>", "</s>", "<pad>", "<unk>", "[CLS]", "[SEP]", "[PAD]", "[UNK]" })
+        {
+            if (tokenizer.TokenToId(token) is { } id)
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids;
     }
 
     /// <summary>Embeds one text.</summary>
@@ -116,17 +152,73 @@ public sealed class Embedder
 
         var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength)).ToArray();
         var result = new float[texts.Count * Dimension];
+        RunBatches(encodings, options.BatchSize, progress, cancellationToken, (_, states, members) => Pool(states, pooling, options.Normalize, result, members));
+        return new EmbeddingMatrix(result, texts.Count, Dimension);
+    }
+
+    /// <summary>
+    /// The outputs asked for of each text, from one forward pass per batch: the dense embedding (as
+    /// <see cref="Encode(IReadOnlyList{string}, EncodeOptions?, IProgress{EncodeProgress}?, CancellationToken)"/> gives
+    /// it), bge-m3's lexical weights and its ColBERT vectors, as FlagEmbedding's BGEM3FlagModel computes them.
+    /// </summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="outputs">Which outputs; each must be in <see cref="AvailableOutputs"/>.</param>
+    /// <param name="options">Pooling and normalization (of the dense output), truncation and batch size.</param>
+    /// <param name="progress">Told after each batch how many texts are done.</param>
+    /// <param name="cancellationToken">Checked before each batch.</param>
+    /// <exception cref="ArgumentException">An output asked for is not one this model has, or none is asked for.</exception>
+    public EncodeResult EncodeOutputs(IReadOnlyList<string> texts, EncoderOutputs outputs, EncodeOptions? options = null, IProgress<EncodeProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (outputs == EncoderOutputs.None || (outputs & ~AvailableOutputs) != 0)
+        {
+            throw new ArgumentException($"{Name} gives {AvailableOutputs}; {outputs} was asked for (sparse and ColBERT outputs need bge-m3's {SparseLexical.FileName} and {ColBert.FileName} in the model directory)", nameof(outputs));
+        }
+
+        options ??= new EncodeOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
+        var maxLength = options.MaxLength ?? MaxLength;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, Model.Config.MaxSequenceLength, nameof(options));
+        var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
+        var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength)).ToArray();
+        var dense = outputs.HasFlag(EncoderOutputs.Dense) ? new float[texts.Count * Dimension] : null;
+        var sparse = outputs.HasFlag(EncoderOutputs.Sparse) ? new SparseVector[texts.Count] : null;
+        var colbert = outputs.HasFlag(EncoderOutputs.ColBert) ? new MultiVector[texts.Count] : null;
+        RunBatches(encodings, options.BatchSize, progress, cancellationToken, (batch, states, members) =>
+        {
+            if (dense is not null)
+            {
+                Pool(states, pooling, options.Normalize, dense, members);
+            }
+
+            for (var b = 0; b < members.Length; b++)
+            {
+                if (sparse is not null)
+                {
+                    sparse[members[b]] = _sparse!.Forward(states, b, batch.Encodings[b].Ids);
+                }
+
+                if (colbert is not null)
+                {
+                    colbert[members[b]] = _colbert!.Forward(states, b);
+                }
+            }
+        });
+        return new EncodeResult(dense is null ? null : new EmbeddingMatrix(dense, texts.Count, Dimension), sparse, colbert);
+    }
+
+    // The encodings in length-planned batches, one forward pass each, its states handed to heads with the inputs' indexes.
+    private void RunBatches(Encoding[] encodings, int batchSize, IProgress<EncodeProgress>? progress, CancellationToken cancellationToken, Action<TokenBatch, HiddenStates, int[]> heads)
+    {
         var done = 0;
-        foreach (var members in LengthBatches.Plan(encodings, options.BatchSize))
+        foreach (var members in LengthBatches.Plan(encodings, batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var batch = new TokenBatch(members.Select(i => encodings[i]).ToList());
-            EmbedBatch(batch, pooling, options.Normalize, result, members);
+            Forward(batch, states => heads(batch, states, members));
             done += members.Length;
-            progress?.Report(new EncodeProgress(done, texts.Count));
+            progress?.Report(new EncodeProgress(done, encodings.Length));
         }
-
-        return new EmbeddingMatrix(result, texts.Count, Dimension);
     }
 
     /// <summary>
@@ -146,31 +238,36 @@ public sealed class Embedder
         }
 
         var result = new float[batch.Count * Dimension];
-        EmbedBatch(batch, Poolings.For(pooling ?? TrainedPooling, Model.Simd), normalize, result, rowOf: null);
+        Forward(batch, states => Pool(states, Poolings.For(pooling ?? TrainedPooling, Model.Simd), normalize, result, rowOf: null));
         return new EmbeddingMatrix(result, batch.Count, Dimension);
     }
 
-    // One forward pass; sequence b pooled (and normalized) straight into row rowOf[b] of result (row b when null).
-    private void EmbedBatch(TokenBatch batch, IPooling pooling, bool normalize, float[] result, int[]? rowOf)
+    // One forward pass, its hidden states given to the heads while the rented buffer holds them.
+    private void Forward(TokenBatch batch, Action<HiddenStates> heads)
     {
         // Hidden states of a batch are large-object-heap sized: rented, so a long stream of calls leaves no garbage.
         var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, batch.TotalTokens * Dimension));
         try
         {
-            var states = Model.Forward(batch, Options.DegreeOfParallelism, buffer);
-            for (var b = 0; b < batch.Count; b++)
-            {
-                var row = result.AsSpan((rowOf?[b] ?? b) * Dimension, Dimension);
-                pooling.Pool(states, b, row);
-                if (normalize)
-                {
-                    L2Normalize.InPlace(row, Model.Simd);
-                }
-            }
+            heads(Model.Forward(batch, Options.DegreeOfParallelism, buffer));
         }
         finally
         {
             System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    // Sequence b pooled (and normalized) into row rowOf[b] of result (row b when null).
+    private void Pool(HiddenStates states, IPooling pooling, bool normalize, float[] result, int[]? rowOf)
+    {
+        for (var b = 0; b < states.Count; b++)
+        {
+            var row = result.AsSpan((rowOf?[b] ?? b) * Dimension, Dimension);
+            pooling.Pool(states, b, row);
+            if (normalize)
+            {
+                L2Normalize.InPlace(row, Model.Simd);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using Bge.Core.Kernels;
 using Bge.Weights;
+using Bge.Weights.SafeTensors;
 
 namespace Bge.Core.Model;
 
@@ -50,6 +51,32 @@ internal sealed class Linear
         }
 
         return new Linear(packed);
+    }
+
+    /// <summary>
+    /// Loads an nn.Linear saved alone (<c>weight</c> [out × in], <c>bias</c> [out]) from a tensor file, as bge-m3 ships
+    /// its heads (<c>torch.save(linear.state_dict())</c>); held at fp32.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file is malformed, or a tensor is missing, not floating point or of another shape.</exception>
+    public static Linear FromFile(string path, int outFeatures, int inFeatures, SimdWidth simd)
+    {
+        using var file = TensorFiles.Open(path);
+        float[] Read(string name, long[] shape)
+        {
+            if (!file.Tensors.TryGetValue(name, out var info))
+            {
+                throw new ModelFormatException(path, $"is missing; the head is a Linear({inFeatures}, {outFeatures}) saved with its weight and bias (it holds {string.Join(", ", file.Tensors.Keys)})", name);
+            }
+
+            if (!info.DType.IsFloatingPoint() || !info.Shape.SequenceEqual(shape))
+            {
+                throw new ModelFormatException(path, $"is {info.DType} {info.ShapeText}; a Linear({inFeatures}, {outFeatures}) head needs floating point [{string.Join(", ", shape)}]", name);
+            }
+
+            return file.ReadFloat32(name);
+        }
+
+        return new Linear(new PackedWeight(Read("weight", [outFeatures, inFeatures]), Read("bias", [outFeatures]), outFeatures, inFeatures, simd));
     }
 
     public PackedWeight Weight { get; }
