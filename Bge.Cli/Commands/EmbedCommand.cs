@@ -22,10 +22,14 @@ internal static class EmbedCommand
         var format = CommonOptions.InputFormat();
         var output = CommonOptions.Output();
         var precision = CommonOptions.Precision();
+        var vectors = new Option<string?>("--vectors")
+        {
+            Description = "Outputs of a bge-m3-style model, comma-separated: dense, sparse, colbert. Each text becomes one JSON object {\"dense\": [...], \"sparse\": {\"<id>\": w, ...}, \"colbert\": [[...], ...]} with only the kinds asked for.",
+        };
         var texts = new Argument<string[]>("text") { Description = "Texts to embed.", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("embed", "Embed texts and print the vectors and their similarity matrix.")
         {
-            model, pooling, noNormalize, maxLength, batchSize, query, precision, input, format, output, texts,
+            model, pooling, noNormalize, maxLength, batchSize, query, precision, vectors, input, format, output, texts,
         };
         command.SetAction(parse =>
         {
@@ -48,6 +52,20 @@ internal static class EmbedCommand
             }
 
             var progress = inputs.Count > options.BatchSize ? ConsoleProgress.ForTerminal("embedding") : null;
+            if (parse.GetValue(vectors) is { } kinds)
+            {
+                var asked = ParseOutputs(kinds);
+                var texts = parse.GetValue(query) && embedder.QueryInstruction is { } instruction ? inputs.Select(t => instruction + t).ToList() : inputs;
+                var result = embedder.EncodeOutputs(texts, asked, options, progress);
+                using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
+                for (var i = 0; i < inputs.Count; i++)
+                {
+                    writer.WriteLine(OutputsLine(result, i));
+                }
+
+                return 0;
+            }
+
             var embeddings = parse.GetValue(query) ? embedder.EncodeQueries(inputs, options, progress) : embedder.EncodeCorpus(inputs, options, progress);
             if (parse.GetValue(output) is { } outputPath || parse.GetValue(input) is not null)
             {
@@ -64,6 +82,74 @@ internal static class EmbedCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The kinds of <c>--vectors</c>, in the order they are written.</summary>
+    private static readonly (string Name, EncoderOutputs Kind)[] Kinds = [("dense", EncoderOutputs.Dense), ("sparse", EncoderOutputs.Sparse), ("colbert", EncoderOutputs.ColBert)];
+
+    private static EncoderOutputs ParseOutputs(string list)
+    {
+        var outputs = EncoderOutputs.None;
+        foreach (var name in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            outputs |= Kinds.FirstOrDefault(k => k.Name == name).Kind is var kind and not EncoderOutputs.None
+                ? kind
+                : throw new ArgumentException($"--vectors: '{name}' is not one of dense, sparse, colbert");
+        }
+
+        return outputs == EncoderOutputs.None ? throw new ArgumentException("--vectors: name at least one of dense, sparse, colbert") : outputs;
+    }
+
+    // {"dense": [...], "sparse": {"<id>": w, ...}, "colbert": [[...], ...]}, the kinds computed, in that order.
+    private static string OutputsLine(EncodeResult result, int row)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (result.Dense is { } dense)
+            {
+                json.WriteStartArray("dense");
+                foreach (var value in dense.Row(row))
+                {
+                    json.WriteNumberValue(value);
+                }
+
+                json.WriteEndArray();
+            }
+
+            if (result.Sparse?[row] is { } sparse)
+            {
+                json.WriteStartObject("sparse");
+                for (var k = 0; k < sparse.Count; k++)
+                {
+                    json.WriteNumber(sparse.Ids[k].ToString(CultureInfo.InvariantCulture), sparse.Weights[k]);
+                }
+
+                json.WriteEndObject();
+            }
+
+            if (result.ColBert?[row] is { } colbert)
+            {
+                json.WriteStartArray("colbert");
+                for (var r = 0; r < colbert.Count; r++)
+                {
+                    json.WriteStartArray();
+                    foreach (var value in colbert.Row(r))
+                    {
+                        json.WriteNumberValue(value);
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private static void Print(string name, Embedder embedder, EncodeOptions options, IReadOnlyList<string> texts, EmbeddingMatrix embeddings)
