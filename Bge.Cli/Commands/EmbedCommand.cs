@@ -87,7 +87,7 @@ internal static class EmbedCommand
     /// <summary>The kinds of <c>--vectors</c>, in the order they are written.</summary>
     private static readonly (string Name, EncoderOutputs Kind)[] Kinds = [("dense", EncoderOutputs.Dense), ("sparse", EncoderOutputs.Sparse), ("colbert", EncoderOutputs.ColBert)];
 
-    private static EncoderOutputs ParseOutputs(string list)
+    internal static EncoderOutputs ParseOutputs(string list)
     {
         var outputs = EncoderOutputs.None;
         foreach (var name in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

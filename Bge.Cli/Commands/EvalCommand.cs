@@ -76,9 +76,15 @@ internal static class EvalCommand
                 + "prints the reranked metrics after the first-stage ones (at --precision too).",
         };
         var rerankDepth = new Option<int?>("--rerank-depth") { Description = "With --rerank: how many of each query's first-stage documents are rescored (default 100)." };
+        var vectors = new Option<string?>("--vectors")
+        {
+            Description = "With a BEIR folder and a bge-m3-style model: hybrid retrieval over these outputs (dense, sparse, colbert, comma-separated), "
+                + "dense and sparse fused over every document, the best 100 rescored with ColBERT; the model's trained pooling.",
+        };
+        var weights = new Option<string?>("--weights") { Description = "With --vectors: the dense, sparse and ColBERT weights (default 0.4,0.2,0.4, FlagEmbedding's)." };
         var command = new Command("retrieval", "Retrieval quality × 100: a BEIR-layout folder (--data DIR), or paraphrase retrieval over the STS-B sentences (Recall@1, Recall@10, MRR@10).")
         {
-            models, pooling, precision, instruction, both, data, queries, noTitle, split, rerank, rerankDepth, json,
+            models, pooling, precision, instruction, both, data, queries, noTitle, split, rerank, rerankDepth, vectors, weights, json,
         };
         command.SetAction(parse =>
         {
@@ -88,6 +94,8 @@ internal static class EvalCommand
                     (null, not null) => "--rerank-depth needs --rerank",
                     (not null, < 1) => "--rerank-depth must be at least 1",
                     (not null, _) when !beir => "--rerank needs a BEIR folder (--data DIR)",
+                    _ when parse.GetValue(vectors) is not null && !beir => "--vectors needs a BEIR folder (--data DIR)",
+                    _ when parse.GetValue(weights) is not null && parse.GetValue(vectors) is null => "--weights needs --vectors",
                     _ => null,
                 } is { } usage)
             {
@@ -99,7 +107,8 @@ internal static class EvalCommand
             {
                 var instructions = parse.GetValue(both) ? new[] { false, true } : [parse.GetValue(instruction)];
                 var second = parse.GetValue(rerank) is { } reranker ? (reranker, parse.GetValue(rerankDepth) ?? 100) : ((string, int)?)null;
-                return Beir(parse.GetValue(data)!, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, second, parse.GetValue(json));
+                var hybrid = parse.GetValue(vectors) is { } kinds ? (EmbedCommand.ParseOutputs(kinds), ParseWeights(parse.GetValue(weights))) : ((EncoderOutputs, HybridWeights)?)null;
+                return Beir(parse.GetValue(data)!, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, second, hybrid, parse.GetValue(json));
             }
 
             var stsb = parse.GetValue(data) ?? SharedData.Find("sts-test.csv");
@@ -140,7 +149,24 @@ internal static class EvalCommand
         return command;
     }
 
-    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, bool json)
+    private static HybridWeights ParseWeights(string? text)
+    {
+        if (text is null)
+        {
+            return HybridWeights.Default;
+        }
+
+        var parts = text.Split(',');
+        var values = parts.Select(p => float.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) && v >= 0 ? v : float.NaN).ToArray();
+        return values.Length == 3 && !values.Any(float.IsNaN)
+            ? new HybridWeights(values[0], values[1], values[2])
+            : throw new ArgumentException($"--weights: '{text}' is not three non-negative numbers dense,sparse,colbert (e.g. 0.4,0.2,0.4)");
+    }
+
+    private static string Names(EncoderOutputs kinds) =>
+        string.Join("+", new[] { (EncoderOutputs.Dense, "dense"), (EncoderOutputs.Sparse, "sparse"), (EncoderOutputs.ColBert, "colbert") }.Where(k => kinds.HasFlag(k.Item1)).Select(k => k.Item2));
+
+    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, (EncoderOutputs Kinds, HybridWeights Weights)? hybrid, bool json)
     {
         var data = BeirDataset.Load(folder, split);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -152,15 +178,19 @@ internal static class EvalCommand
         var rows = new List<(string Model, PoolingMode Pooling, bool Instruction, bool Reranked, RankedRetrievalResult Result)>();
         foreach (var (name, embedder) in Load(models, precision))
         {
-            foreach (var mode in Poolings(pooling))
+            // Hybrid retrieval uses the trained pooling for its dense part: one pass over the corpus for every output.
+            foreach (var mode in hybrid is null ? Poolings(pooling) : [embedder.TrainedPooling])
             {
                 var evaluator = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}"));
-                var corpus = evaluator.EmbedCorpus(data, mode, titles);
+                var corpus = hybrid is null ? evaluator.EmbedCorpus(data, mode, titles) : null;
+                var hybridCorpus = hybrid is var (kinds, _) ? evaluator.EmbedCorpusHybrid(data, kinds, titles) : null;
                 // A model without an instruction scores the same with or without one: once.
                 foreach (var withInstruction in embedder.QueryInstruction is null ? [false] : instructions)
                 {
                     // Recall@100 needs 100 documents; reranking deeper needs its depth.
-                    var rankings = evaluator.Rank(data, corpus, mode, withInstruction, Math.Max(100, depth));
+                    var rankings = hybridCorpus is null
+                        ? evaluator.Rank(data, corpus!, mode, withInstruction, Math.Max(100, depth))
+                        : evaluator.RankHybrid(data, hybridCorpus, hybrid!.Value.Weights, withInstruction, Math.Max(100, depth));
                     var results = new List<(bool Reranked, RankedRetrievalResult Result)> { (false, Evaluator.Score(data, rankings)) };
                     if (reranking is not null)
                     {
@@ -178,7 +208,7 @@ internal static class EvalCommand
                                 ("recall@10", result.RecallAt10), ("recall@100", result.RecallAt100), ("map@10", result.MapAt10),
                             })
                             {
-                                Line("retrieval", name, mode, withInstruction, metric, value * 100, reranked ? (rerankName, depth) : null);
+                                Line("retrieval", name, mode, withInstruction, metric, value * 100, reranked ? (rerankName, depth) : null, hybrid);
                             }
                         }
                     }
@@ -196,7 +226,7 @@ internal static class EvalCommand
             string F(double v) => (v * 100).ToString("F2", c);
             foreach (var (model, mode, on, reranked, r) in rows)
             {
-                var label = reranked ? $"{model} → {rerankName} (top {depth})" : model;
+                var label = (hybrid is var (kinds, _) ? $"{model} [{Names(kinds)}]" : model) + (reranked ? $" → {rerankName} (top {depth})" : "");
                 Console.WriteLine($"| {label,-28} | {Lower(mode),-7} | {(on ? "with" : "without"),-11} | {F(r.NdcgAt10),7} | {F(r.MrrAt10),6} | {F(r.RecallAt1),6} | {F(r.RecallAt10),6} | {F(r.RecallAt100),6} | {F(r.MapAt10),6} |");
             }
 
@@ -289,9 +319,15 @@ internal static class EvalCommand
 
     private static string Lower(PoolingMode mode) => mode.ToString().ToLowerInvariant();
 
-    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value, (string Name, int Depth)? reranker = null)
+    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value, (string Name, int Depth)? reranker = null, (EncoderOutputs Kinds, HybridWeights Weights)? hybrid = null)
     {
         var line = new JsonObject { ["task"] = task, ["model"] = model, ["pooling"] = Lower(pooling), ["instruction"] = instruction };
+        if (hybrid is var (kinds, weights))
+        {
+            line["vectors"] = new JsonArray([.. Names(kinds).Split('+').Select(n => (JsonNode)n)]);
+            line["weights"] = new JsonArray(weights.Dense, weights.Sparse, weights.ColBert);
+        }
+
         if (reranker is var (name, depth))
         {
             line["reranker"] = name;

@@ -134,11 +134,55 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
             throw new ArgumentException($"an index of {corpus.Count} documents of dimension {corpus.Dimension} for {data.Corpus.Count} documents of dimension {_embedder.Dimension}", nameof(corpus));
         }
 
-        var judged = data.Queries.Where(q => data.Judgements.TryGetValue(q.Id, out var j) && RetrievalMetrics.HasRelevant(j)).ToList();
+        var judged = Judged(data);
         var texts = judged.Select(q => q.Text).ToList();
         var vectors = queryInstruction ? _embedder.EncodeQueries(texts, Options(pooling), progress, cancellationToken) : _embedder.Encode(texts, Options(pooling), progress, cancellationToken);
         return [.. judged.Select((query, q) => new QueryRanking(query, [.. corpus.Search(vectors.Row(q), depth).Select(hit => hit.Index)]))];
     }
+
+    /// <summary>Embeds a BEIR corpus once into a hybrid index of the outputs <paramref name="kinds"/> names (bge-m3's dense, sparse and ColBERT).</summary>
+    /// <param name="data">The data set.</param>
+    /// <param name="kinds">The outputs to hold; each must be one the model has.</param>
+    /// <param name="titles">Join each title to its text, as BEIR does.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public HybridIndex EmbedCorpusHybrid(BeirDataset data, EncoderOutputs kinds, bool titles = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var index = new HybridIndex(kinds);
+        index.Add(_embedder, [.. data.Corpus.Select(d => d.Embedded(titles))], progress, cancellationToken);
+        return index;
+    }
+
+    /// <summary>
+    /// The ranking of each judged query by hybrid search (<see cref="HybridIndex.Search"/>): dense and sparse scores
+    /// fused over every document, the best 100 (or <paramref name="depth"/>) rescored with ColBERT when the index holds it.
+    /// </summary>
+    /// <param name="data">The data set.</param>
+    /// <param name="corpus">Its corpus, from <see cref="EmbedCorpusHybrid"/>.</param>
+    /// <param name="weights">The fusion weights (FlagEmbedding's when null).</param>
+    /// <param name="queryInstruction">Prepend the model's query instruction to the queries.</param>
+    /// <param name="depth">Documents kept per query.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <exception cref="ArgumentException">The index does not hold the data set's corpus.</exception>
+    public IReadOnlyList<QueryRanking> RankHybrid(BeirDataset data, HybridIndex corpus, HybridWeights? weights = null, bool queryInstruction = true, int depth = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
+        if (corpus.Count != data.Corpus.Count)
+        {
+            throw new ArgumentException($"an index of {corpus.Count} documents for {data.Corpus.Count} documents", nameof(corpus));
+        }
+
+        var judged = Judged(data);
+        var instruction = queryInstruction ? _embedder.QueryInstruction ?? "" : "";
+        var outputs = _embedder.EncodeOutputs([.. judged.Select(q => instruction + q.Text)], corpus.Kinds, null, progress, cancellationToken);
+        return [.. judged.Select((query, q) => new QueryRanking(query, [.. corpus.Search(outputs, q, depth, weights, Math.Max(100, depth)).Select(hit => hit.Document)]))];
+    }
+
+    // The queries with at least one relevant document, in file order.
+    private static List<BeirQuery> Judged(BeirDataset data) =>
+        [.. data.Queries.Where(q => data.Judgements.TryGetValue(q.Id, out var j) && RetrievalMetrics.HasRelevant(j))];
 
     /// <summary>
     /// nDCG@10, MRR@10, Recall@1/@10/@100 and MAP@10 of rankings of the data set's judged queries, however they were
