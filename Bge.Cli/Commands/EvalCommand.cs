@@ -176,6 +176,7 @@ internal static class EvalCommand
         var depth = rerank?.Depth ?? 100;
         var rerankName = second is null ? "" : second.Model.Precision == Precision.Fp32 ? second.Name : $"{second.Name} {Precisions.Name(second.Model.Precision)}";
         var rows = new List<(string Model, PoolingMode Pooling, bool Instruction, bool Reranked, RankedRetrievalResult Result)>();
+        var costs = new List<string>();
         foreach (var (name, embedder) in Load(models, precision))
         {
             // Hybrid retrieval uses the trained pooling for its dense part: one pass over the corpus for every output.
@@ -188,9 +189,16 @@ internal static class EvalCommand
                 foreach (var withInstruction in embedder.QueryInstruction is null ? [false] : instructions)
                 {
                     // Recall@100 needs 100 documents; reranking deeper needs its depth.
+                    var ranking = System.Diagnostics.Stopwatch.StartNew();
                     var rankings = hybridCorpus is null
                         ? evaluator.Rank(data, corpus!, mode, withInstruction, Math.Max(100, depth))
                         : evaluator.RankHybrid(data, hybridCorpus, hybrid!.Value.Weights, withInstruction, Math.Max(100, depth));
+                    if (hybridCorpus is not null && !json)
+                    {
+                        costs.Add($"{name} [{Names(hybridCorpus.Kinds)}]: ColBERT vectors {hybridCorpus.ColBertBytes / (double)Math.Max(1, hybridCorpus.Count):N0} bytes per document (fp32), "
+                                  + $"{ranking.Elapsed.TotalMilliseconds / Math.Max(1, rankings.Count):F2} ms per query (encoding and search)");
+                    }
+
                     var results = new List<(bool Reranked, RankedRetrievalResult Result)> { (false, Evaluator.Score(data, rankings)) };
                     if (reranking is not null)
                     {
@@ -230,6 +238,7 @@ internal static class EvalCommand
                 Console.WriteLine($"| {label,-28} | {Lower(mode),-7} | {(on ? "with" : "without"),-11} | {F(r.NdcgAt10),7} | {F(r.MrrAt10),6} | {F(r.RecallAt1),6} | {F(r.RecallAt10),6} | {F(r.RecallAt100),6} | {F(r.MapAt10),6} |");
             }
 
+            costs.ForEach(Console.WriteLine);
             Console.WriteLine($"took {clock.Elapsed.TotalSeconds:F0} s");
         }
 
