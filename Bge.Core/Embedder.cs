@@ -242,20 +242,13 @@ public sealed class Embedder
         return new EmbeddingMatrix(result, batch.Count, Dimension);
     }
 
-    // One forward pass, its hidden states given to the heads while the rented buffer holds them.
-    private void Forward(TokenBatch batch, Action<HiddenStates> heads)
-    {
-        // Hidden states of a batch are large-object-heap sized: rented, so a long stream of calls leaves no garbage.
-        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, batch.TotalTokens * Dimension));
-        try
+    // One forward pass, its hidden states given to the heads.
+    private void Forward(TokenBatch batch, Action<HiddenStates> heads) =>
+        Model.Forward(batch, Options.DegreeOfParallelism, states =>
         {
-            heads(Model.Forward(batch, Options.DegreeOfParallelism, buffer));
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
-        }
-    }
+            heads(states);
+            return true;
+        });
 
     // Sequence b pooled (and normalized) into row rowOf[b] of result (row b when null).
     private void Pool(HiddenStates states, IPooling pooling, bool normalize, float[] result, int[]? rowOf)

@@ -190,18 +190,12 @@ public sealed class Reranker
             return [];
         }
 
-        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, batch.TotalTokens * Model.Config.HiddenSize));
-        try
+        return Model.Forward(batch, Options.DegreeOfParallelism, states =>
         {
-            var states = Model.Forward(batch, Options.DegreeOfParallelism, buffer);
             var logits = new float[batch.Count * _head.Labels];
             _head.Forward(states, logits);
             Debug.Assert(logits.Length == batch.Count * Labels.Count, "the head's width is the label count");
             return Enumerable.Range(0, batch.Count).Select(b => logits.AsSpan(b * _head.Labels, _head.Labels).ToArray()).ToArray();
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
-        }
+        });
     }
 }

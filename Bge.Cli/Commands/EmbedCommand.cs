@@ -85,7 +85,7 @@ internal static class EmbedCommand
     }
 
     /// <summary>The kinds of <c>--vectors</c>, in the order they are written.</summary>
-    private static readonly (string Name, EncoderOutputs Kind)[] Kinds = [("dense", EncoderOutputs.Dense), ("sparse", EncoderOutputs.Sparse), ("colbert", EncoderOutputs.ColBert)];
+    internal static readonly (string Name, EncoderOutputs Kind)[] Kinds = [("dense", EncoderOutputs.Dense), ("sparse", EncoderOutputs.Sparse), ("colbert", EncoderOutputs.ColBert)];
 
     internal static EncoderOutputs ParseOutputs(string list)
     {

@@ -164,7 +164,7 @@ internal static class EvalCommand
     }
 
     private static string Names(EncoderOutputs kinds) =>
-        string.Join("+", new[] { (EncoderOutputs.Dense, "dense"), (EncoderOutputs.Sparse, "sparse"), (EncoderOutputs.ColBert, "colbert") }.Where(k => kinds.HasFlag(k.Item1)).Select(k => k.Item2));
+        string.Join("+", EmbedCommand.Kinds.Where(k => kinds.HasFlag(k.Kind)).Select(k => k.Name));
 
     private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, (EncoderOutputs Kinds, HybridWeights Weights)? hybrid, bool json)
     {

@@ -58,8 +58,23 @@ public sealed class Encoder
     /// <exception cref="ArgumentException">An id, token type or sequence length is outside what the model takes.</exception>
     public HiddenStates Forward(TokenBatch batch, int parallelism = 1) => Forward(batch, parallelism, null);
 
-    // The same, into a caller's buffer (at least tokens × hidden long) when given: the embedder pools them.
-    internal HiddenStates Forward(TokenBatch batch, int parallelism, float[]? buffer)
+    // One forward pass whose hidden states live in a rented buffer only while the heads read them: the states of a
+    // batch are large-object-heap sized, so a long stream of calls leaves no garbage. What the heads return is kept.
+    internal T Forward<T>(TokenBatch batch, int parallelism, Func<HiddenStates, T> heads)
+    {
+        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, batch.TotalTokens * Config.HiddenSize));
+        try
+        {
+            return heads(Forward(batch, parallelism, buffer));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    // The same, into a buffer at least tokens × hidden long when given.
+    private HiddenStates Forward(TokenBatch batch, int parallelism, float[]? buffer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         _embeddings.Validate(batch);

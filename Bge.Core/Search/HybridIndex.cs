@@ -131,13 +131,20 @@ public sealed class HybridIndex
             }
         }
 
-        float? Dense(int d) => dense is null ? null : TensorPrimitives.Dot(dense, _dense[d]);
+        // Each document's dense score once: the first stage ranks by it, ColBERT's rescoring adds to it.
+        var similarities = dense is null ? null : Enumerable.Range(0, Count).Select(d => TensorPrimitives.Dot(dense, _dense[d])).ToArray();
+        float? Dense(int d) => similarities?[d];
         float? Lexical(int d) => sparse is null ? null : lexical[d];
-        var first = dense is null && sparse is null
-            ? Enumerable.Range(0, Count).ToList()
-            : [.. Enumerable.Range(0, Count).Select(d => (d, Score: weights.Combine(Dense(d), Lexical(d), null)))
-                .OrderByDescending(x => x.Score).ThenBy(x => x.d).Take(colbert is null ? k : Math.Max(k, candidates)).Select(x => x.d)];
-        return [.. first.Select(d => (Document: d, Score: colbert is null ? weights.Combine(Dense(d), Lexical(d), null) : weights.Combine(Dense(d), Lexical(d), colbert.MaxSim(_colbert[d]))))
+        var fused = dense is null && sparse is null ? null
+            : Enumerable.Range(0, Count).Select(d => (Document: d, Score: weights.Combine(Dense(d), Lexical(d), null)))
+                .OrderByDescending(x => x.Score).ThenBy(x => x.Document).ToList();
+        if (colbert is null)
+        {
+            return [.. fused!.Take(k)];
+        }
+
+        var pool = fused is null ? Enumerable.Range(0, Count) : fused.Take(Math.Max(k, candidates)).Select(x => x.Document);
+        return [.. pool.Select(d => (Document: d, Score: weights.Combine(Dense(d), Lexical(d), colbert.MaxSim(_colbert[d]))))
             .OrderByDescending(x => x.Score).ThenBy(x => x.Document).Take(k)];
     }
 }
