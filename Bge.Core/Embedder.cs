@@ -170,41 +170,81 @@ public sealed class Embedder
     public EncodeResult EncodeOutputs(IReadOnlyList<string> texts, EncoderOutputs outputs, EncodeOptions? options = null, IProgress<EncodeProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        if (outputs == EncoderOutputs.None || (outputs & ~AvailableOutputs) != 0)
-        {
-            throw new ArgumentException($"{Name} gives {AvailableOutputs}; {outputs} was asked for (sparse and ColBERT outputs need bge-m3's {SparseLexical.FileName} and {ColBert.FileName} in the model directory)", nameof(outputs));
-        }
-
+        CheckOutputs(outputs);
         options ??= new EncodeOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
         var maxLength = options.MaxLength ?? MaxLength;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, Model.Config.MaxSequenceLength, nameof(options));
         var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
         var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength)).ToArray();
-        var dense = outputs.HasFlag(EncoderOutputs.Dense) ? new float[texts.Count * Dimension] : null;
-        var sparse = outputs.HasFlag(EncoderOutputs.Sparse) ? new SparseVector[texts.Count] : null;
-        var colbert = outputs.HasFlag(EncoderOutputs.ColBert) ? new MultiVector[texts.Count] : null;
-        RunBatches(encodings, options.BatchSize, progress, cancellationToken, (batch, states, members) =>
+        var result = NewResult(outputs, texts.Count);
+        RunBatches(encodings, options.BatchSize, progress, cancellationToken, (batch, states, members) => Heads(batch, states, members, pooling, options.Normalize, result));
+        return Finish(result, texts.Count);
+    }
+
+    /// <summary>
+    /// The outputs asked for of an already tokenized batch, from one forward pass over its packed tokens: row <c>b</c>
+    /// of each is sequence <c>b</c>'s, the same bits
+    /// <see cref="EncodeOutputs(IReadOnlyList{string}, EncoderOutputs, EncodeOptions?, IProgress{EncodeProgress}?, CancellationToken)"/>
+    /// gives for its text. A sequence's outputs do not depend on the others in the batch, so a server that gathers
+    /// texts from several requests into one batch answers each as it would alone.
+    /// </summary>
+    /// <param name="batch">The tokenized sequences.</param>
+    /// <param name="outputs">Which outputs; each must be in <see cref="AvailableOutputs"/>.</param>
+    /// <param name="pooling">The dense output's pooling; the trained pooling when null.</param>
+    /// <param name="normalize">Whether the dense output is L2-normalized.</param>
+    /// <exception cref="ArgumentException">An output asked for is not one this model has, or none is asked for; a sequence is longer than the model's positions or holds an id outside its vocabulary.</exception>
+    public EncodeResult EncodeBatchOutputs(TokenBatch batch, EncoderOutputs outputs, PoolingMode? pooling = null, bool normalize = true)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckOutputs(outputs);
+        var result = NewResult(outputs, batch.Count);
+        if (batch.Count > 0)
         {
-            if (dense is not null)
+            var pool = Poolings.For(pooling ?? TrainedPooling, Model.Simd);
+            Forward(batch, states => Heads(batch, states, rowOf: null, pool, normalize, result));
+        }
+
+        return Finish(result, batch.Count);
+    }
+
+    private void CheckOutputs(EncoderOutputs outputs)
+    {
+        if (outputs == EncoderOutputs.None || (outputs & ~AvailableOutputs) != 0)
+        {
+            throw new ArgumentException($"{Name} gives {AvailableOutputs}; {outputs} was asked for (sparse and ColBERT outputs need bge-m3's {SparseLexical.FileName} and {ColBert.FileName} in the model directory)", nameof(outputs));
+        }
+    }
+
+    private (float[]? Dense, SparseVector[]? Sparse, MultiVector[]? ColBert) NewResult(EncoderOutputs outputs, int count) => (
+        outputs.HasFlag(EncoderOutputs.Dense) ? new float[count * Dimension] : null,
+        outputs.HasFlag(EncoderOutputs.Sparse) ? new SparseVector[count] : null,
+        outputs.HasFlag(EncoderOutputs.ColBert) ? new MultiVector[count] : null);
+
+    private EncodeResult Finish((float[]? Dense, SparseVector[]? Sparse, MultiVector[]? ColBert) result, int count) =>
+        new(result.Dense is null ? null : new EmbeddingMatrix(result.Dense, count, Dimension), result.Sparse, result.ColBert);
+
+    // The heads asked for (those whose arrays are not null) on one pass's states, sequence b into row rowOf[b] (b when null).
+    private void Heads(TokenBatch batch, HiddenStates states, int[]? rowOf, IPooling pooling, bool normalize, (float[]? Dense, SparseVector[]? Sparse, MultiVector[]? ColBert) result)
+    {
+        if (result.Dense is not null)
+        {
+            Pool(states, pooling, normalize, result.Dense, rowOf);
+        }
+
+        for (var b = 0; b < batch.Count; b++)
+        {
+            var row = rowOf?[b] ?? b;
+            if (result.Sparse is not null)
             {
-                Pool(states, pooling, options.Normalize, dense, members);
+                result.Sparse[row] = _sparse!.Forward(states, b, batch.Encodings[b].Ids);
             }
 
-            for (var b = 0; b < members.Length; b++)
+            if (result.ColBert is not null)
             {
-                if (sparse is not null)
-                {
-                    sparse[members[b]] = _sparse!.Forward(states, b, batch.Encodings[b].Ids);
-                }
-
-                if (colbert is not null)
-                {
-                    colbert[members[b]] = _colbert!.Forward(states, b);
-                }
+                result.ColBert[row] = _colbert!.Forward(states, b);
             }
-        });
-        return new EncodeResult(dense is null ? null : new EmbeddingMatrix(dense, texts.Count, Dimension), sparse, colbert);
+        }
     }
 
     // The encodings in length-planned batches, one forward pass each, its states handed to heads with the inputs' indexes.

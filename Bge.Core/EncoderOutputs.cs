@@ -17,7 +17,7 @@ public enum EncoderOutputs
     ColBert = 4,
 }
 
-/// <summary>The outputs of <see cref="Embedder.EncodeOutputs"/>, each null unless asked for; row <c>i</c> is text <c>i</c>'s.</summary>
+/// <summary>The outputs of <see cref="Embedder.EncodeOutputs"/> and <see cref="Embedder.EncodeBatchOutputs"/>, each null unless asked for; row <c>i</c> is text (or sequence) <c>i</c>'s.</summary>
 /// <param name="Dense">The embeddings.</param>
 /// <param name="Sparse">The lexical weights.</param>
 /// <param name="ColBert">The multi-vectors.</param>

@@ -3,14 +3,19 @@ using Bge.Tokenizer;
 
 namespace Bge.Server;
 
-/// <summary>A request's rows (vectors or logits) with its token count and where its time went (TEI's timing headers).</summary>
-internal sealed record Computed(float[][] Rows, int Tokens, TimeSpan Tokenization, TimeSpan Queue, TimeSpan Inference, IReadOnlyList<int> Lengths);
+/// <summary>A request's rows (vectors, logits or lexical weights) with its token count and where its time went (TEI's timing headers).</summary>
+/// <typeparam name="T">One input's row.</typeparam>
+internal sealed record Computed<T>(T[] Rows, int Tokens, TimeSpan Tokenization, TimeSpan Queue, TimeSpan Inference, IReadOnlyList<int> Lengths)
+{
+    /// <summary>The same request with each row mapped by <paramref name="map"/>.</summary>
+    public Computed<TOut> Select<TOut>(Func<T, TOut> map) => new(Rows.Select(map).ToArray(), Tokens, Tokenization, Queue, Inference, Lengths);
+}
 
 /// <summary>
 /// The path every model's requests share once their fields are read: at least one input and no more than
 /// <c>--max-client-batch-size</c>, each input tokenized on the request's own thread, then admitted against
 /// <c>--max-concurrent-requests</c> (inputs in flight over all requests and both models; past it 429 at once) and
-/// queued on the model's <see cref="BatchScheduler"/>.
+/// queued on the model's <see cref="BatchScheduler{T}"/>.
 /// </summary>
 internal sealed class Admission(ServerOptions options)
 {
@@ -26,7 +31,8 @@ internal sealed class Admission(ServerOptions options)
     }
 
     /// <summary>Tokenizes <paramref name="count"/> inputs with <paramref name="tokenize"/> (given each one's index), admits them and waits for their rows.</summary>
-    public async Task<Computed> Run(int count, string field, Func<int, Encoding> tokenize, BatchScheduler scheduler, CancellationToken aborted)
+    public async Task<Computed<T>> Run<T>(int count, string field, Func<int, Encoding> tokenize, BatchScheduler<T> scheduler, CancellationToken aborted)
+        where T : class
     {
         if (count == 0)
         {
@@ -48,7 +54,7 @@ internal sealed class Admission(ServerOptions options)
             throw new ApiException(429, $"the server is at its limit of {options.MaxConcurrentRequests} inputs in flight (--max-concurrent-requests); retry shortly", code: "overloaded") { RetryAfter = 1 };
         }
 
-        BatchScheduler.Result result;
+        BatchScheduler<T>.Result result;
         try
         {
             result = await scheduler.Submit(encodings, aborted).ConfigureAwait(false);
@@ -59,6 +65,6 @@ internal sealed class Admission(ServerOptions options)
         }
 
         var lengths = encodings.Select(e => e.Length).ToArray();
-        return new Computed(result.Rows, lengths.Sum(), tokenization, result.Queue, result.Inference, lengths);
+        return new Computed<T>(result.Rows, lengths.Sum(), tokenization, result.Queue, result.Inference, lengths);
     }
 }

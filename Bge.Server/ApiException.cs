@@ -23,6 +23,7 @@ internal sealed class ApiException(int status, string message, string? param = n
         404 => "not_found",
         413 => "payload_too_large",
         422 => "validation_error",
+        424 => "backend",
         429 => "overloaded",
         503 => "unavailable",
         >= 500 => "server_error",

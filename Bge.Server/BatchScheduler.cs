@@ -13,9 +13,11 @@ namespace Bge.Server;
 /// away is dropped before it costs compute. The compute function's row <c>b</c> must depend on sequence <c>b</c>
 /// alone, so that a request's answer does not depend on whom it shared a pass with.
 /// </summary>
-internal sealed class BatchScheduler : IAsyncDisposable
+/// <typeparam name="T">What the pass gives per sequence: a vector, logits, or the embedder's rows of several heads.</typeparam>
+internal sealed class BatchScheduler<T> : IScheduler
+    where T : class
 {
-    private readonly Func<TokenBatch, float[][]> _compute;
+    private readonly Func<TokenBatch, T[]> _compute;
     private readonly int _maxBatchTokens;
     private readonly ServerMetrics _metrics;
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
@@ -26,20 +28,13 @@ internal sealed class BatchScheduler : IAsyncDisposable
     /// <param name="maxBatchTokens">Tokens in one forward pass at most (a longer input still gets a pass of its own).</param>
     /// <param name="metrics">Where each pass's size is counted.</param>
     /// <param name="model">What the loop's thread is named after ("embedder", "reranker").</param>
-    public BatchScheduler(Func<TokenBatch, float[][]> compute, int maxBatchTokens, ServerMetrics metrics, string model)
+    public BatchScheduler(Func<TokenBatch, T[]> compute, int maxBatchTokens, ServerMetrics metrics, string model)
     {
         (_compute, _maxBatchTokens, _metrics) = (compute, maxBatchTokens, metrics);
         // Forward passes block for tens of milliseconds at a time: they run on a thread of their own, so that the
         // thread pool stays free for the requests arriving meanwhile.
         new Thread(Run) { IsBackground = true, Name = $"Bge batch scheduler ({model})" }.Start();
     }
-
-    /// <summary>The embedder's forward pass: pooled, not yet normalized rows.</summary>
-    public static Func<TokenBatch, float[][]> Embeddings(Embedder embedder) => tokens =>
-    {
-        var rows = embedder.EncodeBatch(tokens, normalize: false);
-        return Enumerable.Range(0, tokens.Count).Select(rows.RowArray).ToArray();
-    };
 
     /// <summary>Inputs waiting for a forward pass.</summary>
     public int Queued => Volatile.Read(ref _queued);
@@ -58,7 +53,7 @@ internal sealed class BatchScheduler : IAsyncDisposable
         return job.Done.Task;
     }
 
-    public sealed record Result(float[][] Rows, TimeSpan Queue, TimeSpan Inference);
+    public sealed record Result(T[] Rows, TimeSpan Queue, TimeSpan Inference);
 
     private void Run()
     {
@@ -157,7 +152,7 @@ internal sealed class BatchScheduler : IAsyncDisposable
     private sealed class Job(IReadOnlyList<Encoding> inputs, CancellationToken aborted)
     {
         private readonly long _enqueued = Stopwatch.GetTimestamp();
-        private readonly float[][] _rows = new float[inputs.Count][];
+        private readonly T[] _rows = new T[inputs.Count];
         private int _remaining = inputs.Count;
         private long _firstStart;
         private long _lastStart;
@@ -170,7 +165,7 @@ internal sealed class BatchScheduler : IAsyncDisposable
         public TaskCompletionSource<Result> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         // Called from the scheduler's loop only.
-        public void Complete(int index, float[] row, long started, TimeSpan inference)
+        public void Complete(int index, T row, long started, TimeSpan inference)
         {
             _rows[index] = row;
             _firstStart = _firstStart == 0 ? started : _firstStart;
@@ -184,5 +179,37 @@ internal sealed class BatchScheduler : IAsyncDisposable
                 Done.TrySetResult(new Result(_rows, Stopwatch.GetElapsedTime(_enqueued, _firstStart), _inference));
             }
         }
+    }
+}
+
+/// <summary>A model's queue as the server sees it whatever its rows: how much waits, and stopping.</summary>
+internal interface IScheduler : IAsyncDisposable
+{
+    /// <summary>Inputs waiting for a forward pass.</summary>
+    int Queued { get; }
+}
+
+/// <summary>
+/// One row of the embedder's pass: the pooled, not yet normalized vector, and bge-m3's lexical weights when the model
+/// has the sparse head (null otherwise).
+/// </summary>
+internal sealed record EmbedderRow(float[] Dense, SparseVector? Sparse);
+
+/// <summary>The models' compute functions.</summary>
+internal static class Computations
+{
+    /// <summary>
+    /// The embedder's forward pass: pooled, not yet normalized rows and, when the model has bge-m3's sparse head, each
+    /// sequence's lexical weights too, so that /embed and /embed_sparse requests share passes (the head costs one
+    /// dot product of the hidden size per token, nothing beside the encoder's layers).
+    /// </summary>
+    public static Func<TokenBatch, EmbedderRow[]> Embeddings(Embedder embedder)
+    {
+        var outputs = embedder.AvailableOutputs & (EncoderOutputs.Dense | EncoderOutputs.Sparse);
+        return tokens =>
+        {
+            var result = embedder.EncodeBatchOutputs(tokens, outputs, normalize: false);
+            return Enumerable.Range(0, tokens.Count).Select(b => new EmbedderRow(result.Dense!.RowArray(b), result.Sparse?[b])).ToArray();
+        };
     }
 }

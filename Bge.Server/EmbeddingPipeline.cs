@@ -10,17 +10,17 @@ internal sealed record EmbedSettings(bool Truncate, bool TruncateLeft, bool Quer
 /// <summary>
 /// The path every embedding route shares: check the settings, tokenize the inputs, admit and queue them
 /// (<see cref="Admission"/>), then cut and normalize each row as <see cref="Embedder.Encode(string, EncodeOptions?)"/>
-/// does, so that the vectors are the library's bits.
+/// does, so that the vectors are the library's bits. Lexical weights (/embed_sparse) come from the same passes.
 /// </summary>
-internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler scheduler, Admission admission)
+internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<EmbedderRow> scheduler, Admission admission)
 {
     public Embedder Embedder => embedder;
 
     /// <summary>Tokens one input may hold: the tokenizer's and the position table's limit.</summary>
     public int MaxInputLength { get; } = embedder.MaxLength;
 
-    /// <summary>The request's vectors (<see cref="Computed.Rows"/>), cut and normalized as asked.</summary>
-    public async Task<Computed> Embed(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted)
+    /// <summary>The request's vectors (<see cref="Computed{T}.Rows"/>), cut and normalized as asked.</summary>
+    public async Task<Computed<float[]>> Embed(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted)
     {
         if (settings.Dimensions is { } d && (d < 1 || d > embedder.Dimension))
         {
@@ -32,9 +32,28 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler schedu
             throw ApiException.Invalid($"the model {embedder.Name} has no query instruction", "prompt_name");
         }
 
-        var computed = await admission.Run(inputs.Count, field, i => Tokenize(inputs[i], settings, inputs.Count == 1 ? field : $"{field}[{i}]"), scheduler, aborted).ConfigureAwait(false);
-        return computed with { Rows = computed.Rows.Select(row => Finish(row, settings)).ToArray() };
+        var computed = await Run(inputs, settings, field, aborted).ConfigureAwait(false);
+        return computed.Select(row => Finish(row.Dense, settings));
     }
+
+    /// <summary>
+    /// The request's lexical weights (bge-m3's sparse head, <see cref="EncoderOutputs.Sparse"/>), the bits
+    /// <see cref="Embedder.EncodeOutputs"/> gives; 424 (TEI's status for a model that is not a sparse one) when the
+    /// model directory has no <c>sparse_linear.pt</c>.
+    /// </summary>
+    public async Task<Computed<SparseVector>> EmbedSparse(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted)
+    {
+        if (!embedder.AvailableOutputs.HasFlag(EncoderOutputs.Sparse))
+        {
+            throw new ApiException(424, $"the model {embedder.Name} is not a sparse model: /embed_sparse needs bge-m3's lexical head, sparse_linear.pt, in the model directory");
+        }
+
+        var computed = await Run(inputs, settings, field, aborted).ConfigureAwait(false);
+        return computed.Select(row => row.Sparse!);
+    }
+
+    private Task<Computed<EmbedderRow>> Run(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted) =>
+        admission.Run(inputs.Count, field, i => Tokenize(inputs[i], settings, inputs.Count == 1 ? field : $"{field}[{i}]"), scheduler, aborted);
 
     /// <summary>One input as tokens: a text tokenized (with the query instruction when asked), ids checked against the vocabulary; too long is truncated when allowed, else refused naming the count.</summary>
     public Encoding Tokenize(Input input, EmbedSettings settings, string field)

@@ -12,12 +12,12 @@ namespace Bge.Server;
 
 /// <summary>
 /// <c>bge serve</c>: an HTTP server that embeds text with an <see cref="Embedder"/>, speaking OpenAI's embeddings
-/// API (<c>POST /v1/embeddings</c>) and Hugging Face TEI's (<c>/embed</c>, <c>/similarity</c>, <c>/tokenize</c>,
+/// API (<c>POST /v1/embeddings</c>) and Hugging Face TEI's (<c>/embed</c>, <c>/embed_sparse</c> for bge-m3's lexical weights, <c>/similarity</c>, <c>/tokenize</c>,
 /// <c>/info</c>), and ranks passages with a cross-encoder <see cref="Reranker"/> (TEI's <c>POST /rerank</c>,
 /// Cohere's and Jina's <c>POST /v1/rerank</c>), either model or both; with <c>/health</c> (liveness),
 /// <c>/ready</c> (readiness) and <c>/metrics</c> (Prometheus). The listener is up at once; the models load and warm
 /// behind it, and <c>/ready</c> answers 503 until every one has. Concurrent requests to one model share forward
-/// passes (one <see cref="BatchScheduler"/> per model); a route of a model the server was not started with answers
+/// passes (one <see cref="BatchScheduler{T}"/> per model); a route of a model the server was not started with answers
 /// 404 naming it.
 /// </summary>
 public sealed class EmbeddingServer : IAsyncDisposable
@@ -137,15 +137,15 @@ public sealed class EmbeddingServer : IAsyncDisposable
         return server;
     }
 
-    private (EmbeddingPipeline, BatchScheduler) LoadEmbedder(Func<Embedder> load)
+    private (EmbeddingPipeline, IScheduler) LoadEmbedder(Func<Embedder> load)
     {
         var embedder = load();
         embedder.Encode("warm up");
-        var scheduler = new BatchScheduler(BatchScheduler.Embeddings(embedder), _options.MaxBatchTokens, _metrics, "embedder");
+        var scheduler = new BatchScheduler<EmbedderRow>(Computations.Embeddings(embedder), _options.MaxBatchTokens, _metrics, "embedder");
         return (new EmbeddingPipeline(embedder, scheduler, Admission), scheduler);
     }
 
-    private (RerankPipeline, BatchScheduler) LoadReranker(Func<Reranker> load)
+    private (RerankPipeline, IScheduler) LoadReranker(Func<Reranker> load)
     {
         var reranker = load();
         if (reranker.Labels.Count != 1)
@@ -154,7 +154,7 @@ public sealed class EmbeddingServer : IAsyncDisposable
         }
 
         reranker.Score("warm up", "warm up");
-        var scheduler = new BatchScheduler(reranker.ScoreBatch, _options.MaxBatchTokens, _metrics, "reranker");
+        var scheduler = new BatchScheduler<float[]>(reranker.ScoreBatch, _options.MaxBatchTokens, _metrics, "reranker");
         return (new RerankPipeline(reranker, scheduler, Admission), scheduler);
     }
 

@@ -9,15 +9,15 @@ namespace Bge.Server;
 /// longer pair is otherwise refused naming its token count), admitted and queued (<see cref="Admission"/>), one
 /// relevance logit back per text. The logits are <see cref="Reranker.ScoreBatch"/>'s, whatever the batch.
 /// </summary>
-internal sealed class RerankPipeline(Reranker reranker, BatchScheduler scheduler, Admission admission)
+internal sealed class RerankPipeline(Reranker reranker, BatchScheduler<float[]> scheduler, Admission admission)
 {
     public Reranker Reranker => reranker;
 
     /// <summary>Tokens one pair may hold, the specials included.</summary>
     public int MaxInputLength { get; } = reranker.MaxLength;
 
-    /// <summary>Each text's logit with the query, in input order (<see cref="Computed.Rows"/> holds one value each).</summary>
-    public Task<Computed> Score(string query, IReadOnlyList<string> texts, bool truncate, string field, CancellationToken aborted) =>
+    /// <summary>Each text's logit with the query, in input order (<see cref="Computed{T}.Rows"/> holds one value each).</summary>
+    public Task<Computed<float[]>> Score(string query, IReadOnlyList<string> texts, bool truncate, string field, CancellationToken aborted) =>
         admission.Run(texts.Count, field, i => Tokenize(query, texts[i], truncate, $"{field}[{i}]"), scheduler, aborted);
 
     private Encoding Tokenize(string query, string text, bool truncate, string field)

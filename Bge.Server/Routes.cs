@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Bge.Server;
 
-/// <summary>The routes: OpenAI's embeddings, TEI's embed, similarity, tokenize, rerank and info, Cohere's and Jina's rerank, and the open health routes.</summary>
+/// <summary>The routes: OpenAI's embeddings, TEI's embed, embed_sparse, similarity, tokenize, rerank and info, Cohere's and Jina's rerank, and the open health routes.</summary>
 internal static class Routes
 {
     private static readonly string Version = typeof(Routes).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
@@ -20,6 +20,7 @@ internal static class Routes
         app.MapPost("/v1/embeddings", context => Handle(context, server, openAi: true, OpenAiEmbeddings));
         app.MapPost("/embeddings", context => Handle(context, server, openAi: true, OpenAiEmbeddings));
         app.MapPost("/embed", context => Handle(context, server, openAi: false, TeiEmbed));
+        app.MapPost("/embed_sparse", context => Handle(context, server, openAi: false, TeiEmbedSparse));
         app.MapPost("/similarity", context => Handle(context, server, openAi: false, TeiSimilarity));
         app.MapPost("/tokenize", context => Handle(context, server, openAi: false, TeiTokenize));
         app.MapPost("/rerank", context => Handle(context, server, openAi: false, TeiRerank));
@@ -180,7 +181,7 @@ internal static class Routes
         _ => throw ApiException.Invalid($"'{field}' is '{name}'; this server knows 'query' (the model's query instruction) and 'document'", field),
     };
 
-    private static void TimingHeaders(HttpContext context, Computed e, long started)
+    private static void TimingHeaders<T>(HttpContext context, Computed<T> e, long started)
     {
         var headers = context.Response.Headers;
         static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
@@ -192,11 +193,11 @@ internal static class Routes
         headers["x-inference-time"] = Ms(e.Inference);
     }
 
-    private static Task<Computed> Embed(HttpContext context, EmbeddingServer server, List<Input> inputs, EmbedSettings settings, string field, long started) =>
+    private static Task<Computed<float[]>> Embed(HttpContext context, EmbeddingServer server, List<Input> inputs, EmbedSettings settings, string field, long started) =>
         Counted(context, server, server.Pipeline.Embed(inputs, settings, field, context.RequestAborted), started);
 
     // A request's work done: its success counted and timed, TEI's timing headers set.
-    private static async Task<Computed> Counted(HttpContext context, EmbeddingServer server, Task<Computed> work, long started)
+    private static async Task<Computed<T>> Counted<T>(HttpContext context, EmbeddingServer server, Task<Computed<T>> work, long started)
     {
         var computed = await work.ConfigureAwait(false);
         server.Metrics.Success(Stopwatch.GetElapsedTime(started), computed.Tokenization, computed.Queue, computed.Inference, computed.Lengths);
@@ -270,13 +271,19 @@ internal static class Routes
         return swapped;
     }
 
-    private static async Task TeiEmbed(HttpContext context, EmbeddingServer server)
+    // TEI's embedding request, read as /embed and /embed_sparse share it ('normalize' and 'dimensions' for dense only).
+    private static async Task<(List<Input> Inputs, EmbedSettings Settings)> TeiEmbedRequest(HttpContext context, EmbeddingServer server, bool dense)
     {
-        var started = Stopwatch.GetTimestamp();
         using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
         var root = document.RootElement;
         var inputs = RequestJson.Inputs(root, "inputs");
-        var settings = Settings(root, server, "prompt_name", readNormalize: true, readDimensions: true);
+        return (inputs, Settings(root, server, "prompt_name", readNormalize: dense, readDimensions: dense));
+    }
+
+    private static async Task TeiEmbed(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (inputs, settings) = await TeiEmbedRequest(context, server, dense: true).ConfigureAwait(false);
         var embedded = await Embed(context, server, inputs, settings, "inputs", started).ConfigureAwait(false);
         await Json(context, w =>
         {
@@ -285,6 +292,34 @@ internal static class Routes
             {
                 w.WriteStartArray();
                 WriteFloats(w, vector);
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+        }, array: true).ConfigureAwait(false);
+    }
+
+    // TEI's /embed_sparse: {"inputs", "truncate", "truncation_direction", "prompt_name"} → one list per input of
+    // {"index": token id, "value": weight}, ids ascending (bge-m3's lexical weights; 424 for a model without the head).
+    private static async Task TeiEmbedSparse(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (inputs, settings) = await TeiEmbedRequest(context, server, dense: false).ConfigureAwait(false);
+        var sparse = await Counted(context, server, server.Pipeline.EmbedSparse(inputs, settings, "inputs", context.RequestAborted), started).ConfigureAwait(false);
+        await Json(context, w =>
+        {
+            w.WriteStartArray();
+            foreach (var vector in sparse.Rows)
+            {
+                w.WriteStartArray();
+                for (var k = 0; k < vector.Count; k++)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("index", vector.Ids[k]);
+                    w.WriteNumber("value", vector.Weights[k]);
+                    w.WriteEndObject();
+                }
+
                 w.WriteEndArray();
             }
 

@@ -11,11 +11,11 @@ namespace Bge.Tests.Core;
 /// </summary>
 public sealed class M3OutputsGoldenTests
 {
-    private sealed record Text(string Value, int[] Ids, float[] Dense, Dictionary<int, float>? Sparse, float[][]? ColBert);
+    internal sealed record Text(string Value, int[] Ids, float[] Dense, Dictionary<int, float>? Sparse, float[][]? ColBert);
 
-    private sealed record PairScore(int Query, int Passage, Dictionary<string, float> Scores);
+    internal sealed record PairScore(int Query, int Passage, Dictionary<string, float> Scores);
 
-    private static (List<Text> Texts, List<PairScore> Pairs, float[] Weights) Read()
+    internal static (List<Text> Texts, List<PairScore> Pairs, float[] Weights) Read()
     {
         var path = Path.Combine(XlmRobertaGoldenTests.ModelsFolder, "xlmr-m3-tiny.expected.json");
         using var document = JsonDocument.Parse(File.ReadAllBytes(path));
@@ -74,6 +74,29 @@ public sealed class M3OutputsGoldenTests
                 Close(colbert.Row(r).ToArray(), expected.ColBert[r], $"text {i} ColBERT row {r}");
             }
         }
+    }
+
+    [Test]
+    public void EncodeBatchOutputsGivesEncodeOutputsBits()
+    {
+        var texts = Read().Texts.Where(t => t.Sparse is not null).Select(t => t.Value).ToList();
+        var embedder = Load("xlmr-m3-tiny", SimdWidth.Vector256);
+        var all = EncoderOutputs.Dense | EncoderOutputs.Sparse | EncoderOutputs.ColBert;
+        var each = embedder.EncodeOutputs(texts, all);
+        var batch = embedder.EncodeBatchOutputs(new Bge.Tokenizer.TokenBatch([.. texts.Select(t => embedder.Tokenizer.Encode(t, embedder.MaxLength))]), all);
+        Assert.That(batch.Dense!.Rows, Is.EqualTo(texts.Count));
+        for (var i = 0; i < texts.Count; i++)
+        {
+            Assert.That(batch.Dense.Row(i).ToArray(), Is.EqualTo(each.Dense!.Row(i).ToArray()), $"text {i} dense");
+            Assert.That((batch.Sparse![i].Ids, batch.Sparse[i].Weights), Is.EqualTo((each.Sparse![i].Ids, each.Sparse[i].Weights)), $"text {i} sparse");
+            Assert.That(batch.ColBert![i].Count, Is.EqualTo(each.ColBert![i].Count));
+            for (var r = 0; r < batch.ColBert[i].Count; r++)
+            {
+                Assert.That(batch.ColBert[i].Row(r).ToArray(), Is.EqualTo(each.ColBert[i].Row(r).ToArray()), $"text {i} ColBERT row {r}");
+            }
+        }
+
+        Assert.That(() => Load("xlmr-m3-tiny", SimdWidth.Vector256).EncodeBatchOutputs(new Bge.Tokenizer.TokenBatch([]), EncoderOutputs.None), Throws.ArgumentException);
     }
 
     private static void Close(float[] actual, float[] expected, string what)

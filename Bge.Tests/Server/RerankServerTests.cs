@@ -286,7 +286,7 @@ public sealed class RerankServerTests
             return [.. Enumerable.Range(0, batch.Count).Select(b => new float[] { batch.LengthOf(b) })];
         }
 
-        var scheduler = new BatchScheduler(Compute, 1000, new ServerMetrics(), "test");
+        var scheduler = new BatchScheduler<float[]>(Compute, 1000, new ServerMetrics(), "test");
         await using (scheduler)
         {
             static Bge.Tokenizer.Encoding Of(int length) => new(new int[length], new int[length], new (int, int)[length], new bool[length], false);

@@ -1,40 +1,20 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Bge.Core;
-using Bge.Server;
 using Bge.Tests.Core;
 
 namespace Bge.Tests.Server;
 
 /// <summary>The real server on a loopback port serving the tiny bge-m3-shaped XLM-R model: the same routes, Hugging Face's vectors and tokens.</summary>
 [NonParallelizable]
-public sealed class XlmRobertaServerTests
+public sealed class XlmRobertaServerTests : TinyM3Server
 {
-    private EmbeddingServer _server = null!;
-    private HttpClient _http = null!;
-
-    [OneTimeSetUp]
-    public async Task Start()
-    {
-        var model = Path.Combine(XlmRobertaGoldenTests.ModelsFolder, "xlmr-m3-tiny");
-        _server = await ServerHarness.Start(() => Embedder.Load(model, new EmbedderOptions { Warning = _ => { } }), new ServerOptions { Port = 0 });
-        _http = new HttpClient { BaseAddress = _server.Address };
-    }
-
-    [OneTimeTearDown]
-    public async Task Stop()
-    {
-        _http.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Test]
     public async Task TeiEmbedGivesTheReferenceVectorsForTextsUpTo8192Tokens()
     {
         // TEI refuses empty inputs, so the empty text of the reference set is left out; the longest text is cut at 8,192
         // tokens, as the reference was.
         var expected = XlmRobertaGoldenTests.ReadExpected().Where(e => e.Text.Length > 0).ToList();
-        using var response = await _http.PostAsJsonAsync("/embed", new { inputs = expected.Select(e => e.Text).ToArray(), truncate = true });
+        using var response = await Http.PostAsJsonAsync("/embed", new { inputs = expected.Select(e => e.Text).ToArray(), truncate = true });
         Assert.That(response.IsSuccessStatusCode, Is.True, await response.Content.ReadAsStringAsync());
         var vectors = await response.Content.ReadFromJsonAsync<float[][]>();
         Assert.That(vectors, Has.Length.EqualTo(expected.Count));
@@ -47,7 +27,7 @@ public sealed class XlmRobertaServerTests
     [Test]
     public async Task TeiTokenizeGivesHuggingFacesIdsAndMarksTheTemplatesSpecials()
     {
-        using var response = await _http.PostAsJsonAsync("/tokenize", new { inputs = "end. <mask>x" });
+        using var response = await Http.PostAsJsonAsync("/tokenize", new { inputs = "end. <mask>x" });
         Assert.That(response.IsSuccessStatusCode, Is.True, await response.Content.ReadAsStringAsync());
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var tokens = document.RootElement[0].EnumerateArray().ToList();
