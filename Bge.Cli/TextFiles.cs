@@ -85,6 +85,9 @@ internal static class TextFiles
     public static TextWriter Writer(string path) =>
         path == "-" ? Console.Out : new StreamWriter(path, false, new UTF8Encoding(false)) { NewLine = "\n" };
 
+    /// <summary>A byte stream to write UTF-8 to: the file (replaced), or <see cref="Console.Out"/> for '-'.</summary>
+    public static Stream OpenOutput(string path) => path == "-" ? new TextWriterStream(Console.Out) : File.Create(path);
+
     private static IEnumerable<string> Lines(string path) => path == "-" ? ReadStdin() : File.ReadLines(path, new UTF8Encoding(false));
 
     private static string? Field(JsonElement root, string name) =>

@@ -140,10 +140,7 @@ public sealed class Embedder
     public EmbeddingMatrix Encode(IReadOnlyList<string> texts, EncodeOptions? options = null, IProgress<EncodeProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        options ??= new EncodeOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
-        var maxLength = options.MaxLength ?? MaxLength;
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, Model.Config.MaxSequenceLength, nameof(options));
+        var maxLength = CheckOptions(options ??= new EncodeOptions());
         var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
         if (pooling.Mode != TrainedPooling)
         {
@@ -171,15 +168,72 @@ public sealed class Embedder
     {
         ArgumentNullException.ThrowIfNull(texts);
         CheckOutputs(outputs);
-        options ??= new EncodeOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
-        var maxLength = options.MaxLength ?? MaxLength;
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, Model.Config.MaxSequenceLength, nameof(options));
-        var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
+        var maxLength = CheckOptions(options ??= new EncodeOptions());
         var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength)).ToArray();
-        var result = NewResult(outputs, texts.Count);
+        return EncodeTokenized(encodings, outputs, options, progress, cancellationToken);
+    }
+
+    private EncodeResult EncodeTokenized(Encoding[] encodings, EncoderOutputs outputs, EncodeOptions options, IProgress<EncodeProgress>? progress, CancellationToken cancellationToken)
+    {
+        var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
+        var result = NewResult(outputs, encodings.Length);
         RunBatches(encodings, options.BatchSize, progress, cancellationToken, (batch, states, members) => Heads(batch, states, members, pooling, options.Normalize, result));
-        return Finish(result, texts.Count);
+        return Finish(result, encodings.Length);
+    }
+
+    /// <summary>
+    /// <see cref="EncodeOutputs(IReadOnlyList{string}, EncoderOutputs, EncodeOptions?, IProgress{EncodeProgress}?, CancellationToken)"/>
+    /// over a stream of texts, lazily, a chunk at a time: each chunk holds up to eight batches of texts and, when ColBERT
+    /// vectors are asked for, no more tokens than one batch may hold (<see cref="EncodeOptions.TokensPerBatchSlot"/> per
+    /// slot), so memory stays bounded by the batch size however many texts there are and however long (8,192-token
+    /// inputs give 8,191 vectors each). Chunks come in input order; their rows concatenated are the texts' outputs.
+    /// </summary>
+    /// <param name="texts">The texts; enumerated once, as the chunks are consumed.</param>
+    /// <param name="outputs">Which outputs; each must be in <see cref="AvailableOutputs"/>.</param>
+    /// <param name="options">Pooling and normalization (of the dense output), truncation and batch size.</param>
+    /// <param name="cancellationToken">Checked before each batch.</param>
+    /// <exception cref="ArgumentException">An output asked for is not one this model has, or none is asked for.</exception>
+    public IEnumerable<EncodeResult> EncodeOutputsStream(IEnumerable<string> texts, EncoderOutputs outputs, EncodeOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        CheckOutputs(outputs);
+        var maxLength = CheckOptions(options ??= new EncodeOptions());
+        var tokenBudget = outputs.HasFlag(EncoderOutputs.ColBert) ? (long)options.BatchSize * EncodeOptions.TokensPerBatchSlot : long.MaxValue;
+        return Stream();
+
+        IEnumerable<EncodeResult> Stream()
+        {
+            var chunk = new List<Encoding>(options.BatchSize * 8);
+            long tokens = 0;
+            foreach (var text in texts)
+            {
+                var encoding = Tokenizer.Encode(text ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength);
+                if (chunk.Count > 0 && tokens + encoding.Length > tokenBudget)
+                {
+                    yield return Flush();
+                }
+
+                chunk.Add(encoding);
+                tokens += encoding.Length;
+                if (chunk.Count == chunk.Capacity)
+                {
+                    yield return Flush();
+                }
+            }
+
+            if (chunk.Count > 0)
+            {
+                yield return Flush();
+            }
+
+            EncodeResult Flush()
+            {
+                var result = EncodeTokenized([.. chunk], outputs, options, null, cancellationToken);
+                chunk.Clear();
+                tokens = 0;
+                return result;
+            }
+        }
     }
 
     /// <summary>
@@ -206,6 +260,15 @@ public sealed class Embedder
         }
 
         return Finish(result, batch.Count);
+    }
+
+    // The options' batch size and length checked; the length inputs are cut to.
+    private int CheckOptions(EncodeOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
+        var maxLength = options.MaxLength ?? MaxLength;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, Model.Config.MaxSequenceLength, nameof(options));
+        return maxLength;
     }
 
     private void CheckOutputs(EncoderOutputs outputs)

@@ -23,23 +23,30 @@ public sealed record MultiVector(float[] Data, int Count, int Dimension)
             throw new ArgumentException($"dimensions differ: {Dimension} and {passage.Dimension}", nameof(passage));
         }
 
-        if (Count == 0 || passage.Count == 0)
+        return MaxSim(Data.AsSpan(0, Count * Dimension), Count, passage.Data.AsSpan(0, passage.Count * Dimension), passage.Count, Dimension);
+    }
+
+    // query [queryCount × dimension], passage [passageCount × dimension] → mean over query rows of the best dot product.
+    internal static float MaxSim(ReadOnlySpan<float> query, int queryCount, ReadOnlySpan<float> passage, int passageCount, int dimension)
+    {
+        if (queryCount == 0 || passageCount == 0)
         {
             return 0f;
         }
 
         var sum = 0f;
-        for (var q = 0; q < Count; q++)
+        for (var q = 0; q < queryCount; q++)
         {
+            var row = query.Slice(q * dimension, dimension);
             var best = float.NegativeInfinity;
-            for (var p = 0; p < passage.Count; p++)
+            for (var p = 0; p < passageCount; p++)
             {
-                best = Math.Max(best, TensorPrimitives.Dot(Row(q), passage.Row(p)));
+                best = Math.Max(best, TensorPrimitives.Dot(row, passage.Slice(p * dimension, dimension)));
             }
 
             sum += best;
         }
 
-        return sum / Count;
+        return sum / queryCount;
     }
 }

@@ -56,11 +56,19 @@ internal static class EmbedCommand
             {
                 var asked = ParseOutputs(kinds);
                 var texts = parse.GetValue(query) && embedder.QueryInstruction is { } instruction ? inputs.Select(t => instruction + t).ToList() : inputs;
-                var result = embedder.EncodeOutputs(texts, asked, options, progress);
-                using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
-                for (var i = 0; i < inputs.Count; i++)
+                using var stream = TextFiles.OpenOutput(parse.GetValue(output) ?? "-");
+                using var json = new Utf8JsonWriter(stream);
+                var done = 0;
+                foreach (var chunk in embedder.EncodeOutputsStream(texts, asked, options))
                 {
-                    writer.WriteLine(OutputsLine(result, i));
+                    var rows = chunk.Dense?.Rows ?? chunk.Sparse?.Length ?? chunk.ColBert!.Length;
+                    for (var row = 0; row < rows; row++)
+                    {
+                        WriteOutputs(json, chunk, row, stream);
+                    }
+
+                    done += rows;
+                    progress?.Report(new EncodeProgress(done, texts.Count));
                 }
 
                 return 0;
@@ -100,56 +108,58 @@ internal static class EmbedCommand
         return outputs == EncoderOutputs.None ? throw new ArgumentException("--vectors: name at least one of dense, sparse, colbert") : outputs;
     }
 
-    // {"dense": [...], "sparse": {"<id>": w, ...}, "colbert": [[...], ...]}, the kinds computed, in that order.
-    private static string OutputsLine(EncodeResult result, int row)
+    // One line {"dense": [...], "sparse": {"<id>": w, ...}, "colbert": [[...], ...]}, the kinds computed, in that order,
+    // written as it is formed: a long text's ColBERT vectors (8,191 × 1,024 values) never wait whole in a buffer.
+    private static void WriteOutputs(Utf8JsonWriter json, EncodeResult result, int row, Stream stream)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        json.WriteStartObject();
+        if (result.Dense is { } dense)
         {
-            json.WriteStartObject();
-            if (result.Dense is { } dense)
+            json.WriteStartArray("dense");
+            foreach (var value in dense.Row(row))
             {
-                json.WriteStartArray("dense");
-                foreach (var value in dense.Row(row))
-                {
-                    json.WriteNumberValue(value);
-                }
-
-                json.WriteEndArray();
+                json.WriteNumberValue(value);
             }
 
-            if (result.Sparse?[row] is { } sparse)
+            json.WriteEndArray();
+        }
+
+        if (result.Sparse?[row] is { } sparse)
+        {
+            json.WriteStartObject("sparse");
+            for (var k = 0; k < sparse.Count; k++)
             {
-                json.WriteStartObject("sparse");
-                for (var k = 0; k < sparse.Count; k++)
-                {
-                    json.WriteNumber(sparse.Ids[k].ToString(CultureInfo.InvariantCulture), sparse.Weights[k]);
-                }
-
-                json.WriteEndObject();
-            }
-
-            if (result.ColBert?[row] is { } colbert)
-            {
-                json.WriteStartArray("colbert");
-                for (var r = 0; r < colbert.Count; r++)
-                {
-                    json.WriteStartArray();
-                    foreach (var value in colbert.Row(r))
-                    {
-                        json.WriteNumberValue(value);
-                    }
-
-                    json.WriteEndArray();
-                }
-
-                json.WriteEndArray();
+                json.WriteNumber(sparse.Ids[k].ToString(CultureInfo.InvariantCulture), sparse.Weights[k]);
             }
 
             json.WriteEndObject();
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        if (result.ColBert?[row] is { } colbert)
+        {
+            json.WriteStartArray("colbert");
+            for (var r = 0; r < colbert.Count; r++)
+            {
+                json.WriteStartArray();
+                foreach (var value in colbert.Row(r))
+                {
+                    json.WriteNumberValue(value);
+                }
+
+                json.WriteEndArray();
+                if (json.BytesPending > 1 << 16)
+                {
+                    json.Flush();
+                }
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndObject();
+        json.Flush();
+        stream.WriteByte((byte)'\n');
+        json.Reset();
     }
 
     private static void Print(string name, Embedder embedder, EncodeOptions options, IReadOnlyList<string> texts, EmbeddingMatrix embeddings)

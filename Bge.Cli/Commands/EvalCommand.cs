@@ -76,16 +76,17 @@ internal static class EvalCommand
                 + "prints the reranked metrics after the first-stage ones (at --precision too).",
         };
         var rerankDepth = new Option<int?>("--rerank-depth") { Description = "With --rerank: how many of each query's first-stage documents are rescored (default 100)." };
-        var vectors = new Option<string?>("--vectors")
-        {
-            Description = "With a BEIR folder and a bge-m3-style model: hybrid retrieval over these outputs (dense, sparse, colbert, comma-separated), "
-                + "dense and sparse fused over every document, the best 100 rescored with ColBERT; the model's trained pooling.",
-        };
-        var weights = new Option<string?>("--weights") { Description = "With --vectors: the dense, sparse and ColBERT weights (default 0.4,0.2,0.4, FlagEmbedding's)." };
+        var hybridOptions = new HybridOptions("With a BEIR folder and a bge-m3-style model: hybrid retrieval over these outputs (dense, sparse, colbert, comma-separated), "
+            + "dense and sparse fused over every document, the best 100 rescored with ColBERT; the model's trained pooling.");
         var command = new Command("retrieval", "Retrieval quality × 100: a BEIR-layout folder (--data DIR), or paraphrase retrieval over the STS-B sentences (Recall@1, Recall@10, MRR@10).")
         {
-            models, pooling, precision, instruction, both, data, queries, noTitle, split, rerank, rerankDepth, vectors, weights, json,
+            models, pooling, precision, instruction, both, data, queries, noTitle, split, rerank, rerankDepth, json,
         };
+        foreach (var option in hybridOptions.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(parse =>
         {
             var beir = parse.GetValue(data) is { } folder && Directory.Exists(folder);
@@ -94,8 +95,8 @@ internal static class EvalCommand
                     (null, not null) => "--rerank-depth needs --rerank",
                     (not null, < 1) => "--rerank-depth must be at least 1",
                     (not null, _) when !beir => "--rerank needs a BEIR folder (--data DIR)",
-                    _ when parse.GetValue(vectors) is not null && !beir => "--vectors needs a BEIR folder (--data DIR)",
-                    _ when parse.GetValue(weights) is not null && parse.GetValue(vectors) is null => "--weights needs --vectors",
+                    _ when parse.GetValue(hybridOptions.Vectors) is not null && !beir => "--vectors needs a BEIR folder (--data DIR)",
+                    _ when hybridOptions.Misuse(parse) is { } misuse => misuse,
                     _ => null,
                 } is { } usage)
             {
@@ -107,7 +108,7 @@ internal static class EvalCommand
             {
                 var instructions = parse.GetValue(both) ? new[] { false, true } : [parse.GetValue(instruction)];
                 var second = parse.GetValue(rerank) is { } reranker ? (reranker, parse.GetValue(rerankDepth) ?? 100) : ((string, int)?)null;
-                var hybrid = parse.GetValue(vectors) is { } kinds ? (EmbedCommand.ParseOutputs(kinds), ParseWeights(parse.GetValue(weights))) : ((EncoderOutputs, HybridWeights)?)null;
+                var hybrid = hybridOptions.Parse(parse);
                 return Beir(parse.GetValue(data)!, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, second, hybrid, parse.GetValue(json));
             }
 
@@ -149,24 +150,10 @@ internal static class EvalCommand
         return command;
     }
 
-    private static HybridWeights ParseWeights(string? text)
-    {
-        if (text is null)
-        {
-            return HybridWeights.Default;
-        }
-
-        var parts = text.Split(',');
-        var values = parts.Select(p => float.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) && v >= 0 ? v : float.NaN).ToArray();
-        return values.Length == 3 && !values.Any(float.IsNaN)
-            ? new HybridWeights(values[0], values[1], values[2])
-            : throw new ArgumentException($"--weights: '{text}' is not three non-negative numbers dense,sparse,colbert (e.g. 0.4,0.2,0.4)");
-    }
-
     private static string Names(EncoderOutputs kinds) =>
         string.Join("+", EmbedCommand.Kinds.Where(k => kinds.HasFlag(k.Kind)).Select(k => k.Name));
 
-    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, (EncoderOutputs Kinds, HybridWeights Weights)? hybrid, bool json)
+    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, HybridChoice? hybrid, bool json)
     {
         var data = BeirDataset.Load(folder, split);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -184,7 +171,7 @@ internal static class EvalCommand
             {
                 var evaluator = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}"));
                 var corpus = hybrid is null ? evaluator.EmbedCorpus(data, mode, titles) : null;
-                var hybridCorpus = hybrid is var (kinds, _) ? evaluator.EmbedCorpusHybrid(data, kinds, titles) : null;
+                var hybridCorpus = hybrid is { Kinds: var kinds } ? evaluator.EmbedCorpusHybrid(data, kinds, titles, hybrid.Storage) : null;
                 // A model without an instruction scores the same with or without one: once.
                 foreach (var withInstruction in embedder.QueryInstruction is null ? [false] : instructions)
                 {
@@ -192,10 +179,10 @@ internal static class EvalCommand
                     var ranking = System.Diagnostics.Stopwatch.StartNew();
                     var rankings = hybridCorpus is null
                         ? evaluator.Rank(data, corpus!, mode, withInstruction, Math.Max(100, depth))
-                        : evaluator.RankHybrid(data, hybridCorpus, hybrid!.Value.Weights, withInstruction, Math.Max(100, depth));
+                        : evaluator.RankHybrid(data, hybridCorpus, hybrid!.Weights, withInstruction, Math.Max(100, depth));
                     if (hybridCorpus is not null && !json)
                     {
-                        costs.Add($"{name} [{Names(hybridCorpus.Kinds)}]: ColBERT vectors {hybridCorpus.ColBertBytes / (double)Math.Max(1, hybridCorpus.Count):N0} bytes per document (fp32), "
+                        costs.Add($"{name} [{Names(hybridCorpus.Kinds)}]: ColBERT vectors {hybridCorpus.ColBertBytes / (double)Math.Max(1, hybridCorpus.Count):N0} bytes per document ({HybridOptions.Name(hybridCorpus.ColBertStorage)}), "
                                   + $"{ranking.Elapsed.TotalMilliseconds / Math.Max(1, rankings.Count):F2} ms per query (encoding and search)");
                     }
 
@@ -234,7 +221,7 @@ internal static class EvalCommand
             string F(double v) => (v * 100).ToString("F2", c);
             foreach (var (model, mode, on, reranked, r) in rows)
             {
-                var label = (hybrid is var (kinds, _) ? $"{model} [{Names(kinds)}]" : model) + (reranked ? $" → {rerankName} (top {depth})" : "");
+                var label = (hybrid is { Kinds: var kinds } ? $"{model} [{Names(kinds)}]" : model) + (reranked ? $" → {rerankName} (top {depth})" : "");
                 Console.WriteLine($"| {label,-28} | {Lower(mode),-7} | {(on ? "with" : "without"),-11} | {F(r.NdcgAt10),7} | {F(r.MrrAt10),6} | {F(r.RecallAt1),6} | {F(r.RecallAt10),6} | {F(r.RecallAt100),6} | {F(r.MapAt10),6} |");
             }
 
@@ -328,13 +315,17 @@ internal static class EvalCommand
 
     private static string Lower(PoolingMode mode) => mode.ToString().ToLowerInvariant();
 
-    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value, (string Name, int Depth)? reranker = null, (EncoderOutputs Kinds, HybridWeights Weights)? hybrid = null)
+    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value, (string Name, int Depth)? reranker = null, HybridChoice? hybrid = null)
     {
         var line = new JsonObject { ["task"] = task, ["model"] = model, ["pooling"] = Lower(pooling), ["instruction"] = instruction };
-        if (hybrid is var (kinds, weights))
+        if (hybrid is (var kinds, var weights, var storage))
         {
             line["vectors"] = new JsonArray([.. Names(kinds).Split('+').Select(n => (JsonNode)n)]);
             line["weights"] = new JsonArray(weights.Dense, weights.Sparse, weights.ColBert);
+            if (kinds.HasFlag(EncoderOutputs.ColBert))
+            {
+                line["colbert_storage"] = HybridOptions.Name(storage);
+            }
         }
 
         if (reranker is var (name, depth))

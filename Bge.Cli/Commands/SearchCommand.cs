@@ -17,28 +17,52 @@ internal static class SearchCommand
         var query = new Option<string>("--query", "-q") { Description = "The search query (encoded with the model's retrieval instruction).", Required = true };
         var topK = new Option<int>("--top-k", "-k") { Description = "How many results.", DefaultValueFactory = _ => 5 };
         var precision = CommonOptions.Precision();
-        var command = new Command("search", "Rank the lines of a corpus file by semantic similarity to a query.") { model, corpus, indexFile, query, topK, precision };
+        var hybridOptions = new HybridOptions("With a bge-m3-style model: hybrid search over these outputs (dense, sparse, colbert, comma-separated), held in memory: "
+            + "dense and sparse fused over every line, the best --candidates rescored with ColBERT.");
+        var candidates = new Option<int?>("--candidates") { Description = "With --vectors …colbert: how many first-stage lines ColBERT rescores (default 100)." };
+        var command = new Command("search", "Rank the lines of a corpus file by semantic similarity to a query.") { model, corpus, indexFile, query, topK, precision, candidates };
+        foreach (var option in hybridOptions.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(parse =>
         {
-            if (parse.GetValue(topK) < 1)
+            var usage = parse.GetValue(topK) < 1 ? "--top-k must be at least 1"
+                : parse.GetValue(candidates) < 1 ? "--candidates must be at least 1"
+                : parse.GetValue(candidates) is not null && parse.GetValue(hybridOptions.Vectors) is null ? "--candidates needs --vectors"
+                : parse.GetValue(hybridOptions.Vectors) is not null && parse.GetValue(indexFile) is not null ? "--index keeps dense indexes; a --vectors index is built in memory each run"
+                : hybridOptions.Misuse(parse);
+            if (usage is not null)
             {
-                Console.Error.WriteLine("bge search: --top-k must be at least 1");
+                Console.Error.WriteLine("bge search: " + usage);
                 return 1;
             }
 
+            var hybrid = hybridOptions.Parse(parse);
             var embedder = Embedder.Load(ModelResolver.Create().Resolve(parse.GetValue(model)), new EmbedderOptions { Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) });
             var documents = File.ReadLines(parse.GetValue(corpus)!).Where(l => l.Trim().Length > 0).ToList();
-            var index = Build(embedder, documents, parse.GetValue(indexFile));
-            var hits = index.Search(embedder, parse.GetValue(query)!, parse.GetValue(topK));
+            var hits = hybrid is null
+                ? [.. Build(embedder, documents, parse.GetValue(indexFile)).Search(embedder, parse.GetValue(query)!, parse.GetValue(topK)).Select(h => (h.Score, h.Text))]
+                : Hybrid(embedder, documents, parse.GetValue(query)!, parse.GetValue(topK), hybrid, parse.GetValue(candidates) ?? 100);
             for (var rank = 0; rank < hits.Count; rank++)
             {
-                var hit = hits[rank];
-                Console.WriteLine($"{rank + 1,3}. {hit.Score.ToString("F4", CultureInfo.InvariantCulture)}  {JsonSerializer.Serialize(hit.Text, CliJsonContext.Default.String)}");
+                var (score, text) = hits[rank];
+                Console.WriteLine($"{rank + 1,3}. {score.ToString("F4", CultureInfo.InvariantCulture)}  {JsonSerializer.Serialize(text, CliJsonContext.Default.String)}");
             }
 
             return 0;
         });
         return command;
+    }
+
+    // The lines' outputs in a hybrid index, the query's (with the model's instruction) searched in it.
+    private static List<(float Score, string Text)> Hybrid(Embedder embedder, List<string> documents, string query, int topK, HybridChoice hybrid, int candidates)
+    {
+        var index = new HybridIndex(hybrid.Kinds, hybrid.Storage);
+        index.Add(embedder, documents, ConsoleProgress.ForTerminal("indexing"));
+        var asked = embedder.EncodeOutputs([embedder.QueryInstruction + query], hybrid.Kinds);
+        return [.. index.Search(asked, 0, topK, hybrid.Weights, candidates).Select(hit => (hit.Score, documents[hit.Document]))];
     }
 
     // Reuses a saved index whose documents are the corpus's first lines (adding the rest); otherwise builds anew.

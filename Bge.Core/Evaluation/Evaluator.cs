@@ -144,11 +144,12 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
     /// <param name="data">The data set.</param>
     /// <param name="kinds">The outputs to hold; each must be one the model has.</param>
     /// <param name="titles">Join each title to its text, as BEIR does.</param>
+    /// <param name="colbertStorage">How the index keeps ColBERT vectors.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    public HybridIndex EmbedCorpusHybrid(BeirDataset data, EncoderOutputs kinds, bool titles = true, CancellationToken cancellationToken = default)
+    public HybridIndex EmbedCorpusHybrid(BeirDataset data, EncoderOutputs kinds, bool titles = true, MultiVectorStorage colbertStorage = MultiVectorStorage.Float32, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var index = new HybridIndex(kinds);
+        var index = new HybridIndex(kinds, colbertStorage);
         index.Add(_embedder, [.. data.Corpus.Select(d => d.Embedded(titles))], progress, cancellationToken);
         return index;
     }

@@ -12,14 +12,15 @@ public sealed class HybridIndex
 {
     private readonly List<float[]> _dense = [];
     private readonly List<SparseVector> _sparse = [];
-    private readonly List<MultiVector> _colbert = [];
+    private readonly MultiVectorStore _colbert;
     private readonly Dictionary<int, List<(int Document, float Weight)>> _postings = [];
 
-    /// <summary>Creates an empty index of the outputs <paramref name="kinds"/> names.</summary>
+    /// <summary>Creates an empty index of the outputs <paramref name="kinds"/> names, its ColBERT vectors kept as <paramref name="colbertStorage"/> says.</summary>
     /// <exception cref="ArgumentException">No kind is named.</exception>
-    public HybridIndex(EncoderOutputs kinds)
+    public HybridIndex(EncoderOutputs kinds, MultiVectorStorage colbertStorage = MultiVectorStorage.Float32)
     {
         Kinds = kinds != EncoderOutputs.None ? kinds : throw new ArgumentException("name at least one of Dense, Sparse, ColBert", nameof(kinds));
+        _colbert = Enum.IsDefined(colbertStorage) ? new MultiVectorStore(colbertStorage) : throw new ArgumentOutOfRangeException(nameof(colbertStorage), colbertStorage, "not a MultiVectorStorage");
     }
 
     /// <summary>The outputs each document holds.</summary>
@@ -28,8 +29,11 @@ public sealed class HybridIndex
     /// <summary>Documents held.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Bytes the ColBERT vectors take (4 per value), the largest part of the index.</summary>
-    public long ColBertBytes { get; private set; }
+    /// <summary>How the ColBERT vectors are kept.</summary>
+    public MultiVectorStorage ColBertStorage => _colbert.Storage;
+
+    /// <summary>Bytes the ColBERT vectors take as kept (<see cref="ColBertStorage"/>), the largest part of the index.</summary>
+    public long ColBertBytes => _colbert.Bytes;
 
     /// <summary>Embeds documents (no instruction) with every kind of <see cref="Kinds"/> and adds them; document <c>i</c> is the <c>i</c>-th added.</summary>
     public void Add(Embedder embedder, IReadOnlyList<string> documents, IProgress<EncodeProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -70,7 +74,6 @@ public sealed class HybridIndex
             if (Kinds.HasFlag(EncoderOutputs.ColBert))
             {
                 _colbert.Add(outputs.ColBert![i]);
-                ColBertBytes += outputs.ColBert[i].Data.Length * sizeof(float);
             }
         }
     }
@@ -143,8 +146,14 @@ public sealed class HybridIndex
             return [.. fused!.Take(k)];
         }
 
+        if (Count > 0 && colbert.Dimension != _colbert.Dimension)
+        {
+            throw new ArgumentException($"the query's ColBERT vectors are {colbert.Dimension} wide, the index's {_colbert.Dimension}", nameof(query));
+        }
+
         var pool = fused is null ? Enumerable.Range(0, Count) : fused.Take(Math.Max(k, candidates)).Select(x => x.Document);
-        return [.. pool.Select(d => (Document: d, Score: weights.Combine(Dense(d), Lexical(d), colbert.MaxSim(_colbert[d]))))
+        var scratch = _colbert.Storage == MultiVectorStorage.Float32 ? [] : new float[_colbert.LargestDocument];
+        return [.. pool.Select(d => (Document: d, Score: weights.Combine(Dense(d), Lexical(d), _colbert.MaxSim(colbert, d, scratch))))
             .OrderByDescending(x => x.Score).ThenBy(x => x.Document).Take(k)];
     }
 }

@@ -72,4 +72,24 @@ public sealed class EmbedVectorsCommandTests
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(error, Does.Contain("colbert_linear.pt"));
     }
+
+    [Test]
+    public void AnEightThousandTokenTextsColBertVectorsAreWrittenWhole()
+    {
+        var text = string.Join(' ', Enumerable.Repeat("late interaction over long passages", 3000));
+        var (exit, output, error) = EmbedCommandTests.Run("embed", "--model", Model, "--vectors", "colbert,sparse", "--batch-size", "1", text, "short");
+        Assert.That(exit, Is.EqualTo(0), error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(2));
+        var expected = Embedder.Load(Model).EncodeOutputs([text, "short"], EncoderOutputs.ColBert);
+        Assert.That(expected.ColBert![0].Count, Is.EqualTo(8191), "cut at the model's 8,192 tokens");
+        for (var i = 0; i < 2; i++)
+        {
+            using var document = JsonDocument.Parse(lines[i]);
+            Assert.That(document.RootElement.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "sparse", "colbert" }), "kinds in dense, sparse, colbert order");
+            var colbert = document.RootElement.GetProperty("colbert");
+            Assert.That(colbert.GetArrayLength(), Is.EqualTo(expected.ColBert[i].Count));
+            Assert.That(colbert.EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle())), Is.EqualTo(expected.ColBert[i].Data));
+        }
+    }
 }

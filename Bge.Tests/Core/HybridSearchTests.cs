@@ -89,4 +89,55 @@ public sealed class HybridSearchTests
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(error, Does.Contain("sparse_linear.pt"));
     }
+
+    [Test]
+    public void SearchWithVectorsPrintsTheHybridIndexsHits()
+    {
+        var data = BeirDataset.Load(RerankEvaluationTests.SquadSlice(_dir, queries: 2, paragraphs: 30));
+        var corpus = Path.Combine(_dir, "corpus.txt");
+        var lines = data.Corpus.Select(d => d.Text.ReplaceLineEndings(" ")).ToList();
+        File.WriteAllLines(corpus, lines);
+        var query = data.Queries[0].Text;
+        var (exit, output, error) = EmbedCommandTests.Run("search", "--model", RerankEvaluationTests.TinyEmbedder, "--corpus", corpus, "--query", query,
+            "--vectors", "dense,sparse,colbert", "--weights", "0.3,0.3,0.4", "--colbert-storage", "float16", "--candidates", "10", "-k", "4");
+        Assert.That(exit, Is.EqualTo(0), error);
+
+        var embedder = Embedder.Load(RerankEvaluationTests.TinyEmbedder);
+        var index = new HybridIndex(All, MultiVectorStorage.Float16);
+        index.Add(embedder, lines.Where(l => l.Trim().Length > 0).ToList());
+        var hits = index.Search(embedder.EncodeOutputs([query], All), 0, 4, new HybridWeights(0.3f, 0.3f, 0.4f), candidates: 10);
+        var expected = hits.Select((h, rank) => $"{rank + 1,3}. {h.Score.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)}  {JsonSerializer.Serialize(lines[h.Document])}");
+        Assert.That(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(expected));
+
+        foreach (var (args, message) in new[]
+        {
+            (new[] { "--vectors", "dense", "--index", Path.Combine(_dir, "i.bge") }, "--index keeps dense indexes"),
+            (["--vectors", "dense,sparse", "--colbert-storage", "int8"], "--colbert-storage needs --vectors with colbert"),
+            (["--candidates", "5"], "--candidates needs --vectors"),
+            (["--vectors", "colbert", "--colbert-storage", "bf16"], "'bf16' is not one of float32, float16, int8"),
+        })
+        {
+            (exit, _, error) = EmbedCommandTests.Run(["search", "--model", RerankEvaluationTests.TinyEmbedder, "--corpus", corpus, "--query", query, .. args]);
+            Assert.That(exit, Is.Not.EqualTo(0), string.Join(' ', args));
+            Assert.That(error, Does.Contain(message));
+        }
+    }
+
+    [Test]
+    public void EvalRetrievalNamesTheColBertStorageItUsed()
+    {
+        var folder = RerankEvaluationTests.SquadSlice(_dir, queries: 5, paragraphs: 20);
+        var (exit, output, error) = EmbedCommandTests.Run("eval", "retrieval", "--model", RerankEvaluationTests.TinyEmbedder, "--data", folder,
+            "--vectors", "sparse,colbert", "--colbert-storage", "int8", "--json");
+        Assert.That(exit, Is.EqualTo(0), error);
+        var first = JsonDocument.Parse(output.Split('\n')[0]).RootElement;
+        Assert.That(first.GetProperty("colbert_storage").GetString(), Is.EqualTo("int8"));
+
+        var data = BeirDataset.Load(folder);
+        var evaluator = new Evaluator(Embedder.Load(RerankEvaluationTests.TinyEmbedder));
+        var kinds = EncoderOutputs.Sparse | EncoderOutputs.ColBert;
+        var expected = Evaluator.Score(data, evaluator.RankHybrid(data, evaluator.EmbedCorpusHybrid(data, kinds, colbertStorage: MultiVectorStorage.Int8), queryInstruction: false));
+        Assert.That(first.GetProperty("value").GetDouble(), Is.EqualTo(Math.Round(expected.NdcgAt10 * 100, 4)));
+        Assert.That(first.GetProperty("metric").GetString(), Is.EqualTo("ndcg@10"));
+    }
 }
