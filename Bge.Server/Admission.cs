@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Bge.Core;
 using Bge.Tokenizer;
 
 namespace Bge.Server;
@@ -30,8 +31,8 @@ internal sealed class Admission(ServerOptions options)
         }
     }
 
-    /// <summary>Tokenizes <paramref name="count"/> inputs with <paramref name="tokenize"/> (given each one's index), admits them and waits for their rows.</summary>
-    public async Task<Computed<T>> Run<T>(int count, string field, Func<int, Encoding> tokenize, BatchScheduler<T> scheduler, CancellationToken aborted)
+    /// <summary>Tokenizes <paramref name="count"/> inputs with <paramref name="tokenize"/> (given each one's index), admits them and waits for their rows (with the outputs <paramref name="asks"/> beyond the usual ones).</summary>
+    public async Task<Computed<T>> Run<T>(int count, string field, Func<int, Encoding> tokenize, BatchScheduler<T> scheduler, EncoderOutputs asks, CancellationToken aborted)
         where T : class
     {
         if (count == 0)
@@ -57,7 +58,7 @@ internal sealed class Admission(ServerOptions options)
         BatchScheduler<T>.Result result;
         try
         {
-            result = await scheduler.Submit(encodings, aborted).ConfigureAwait(false);
+            result = await scheduler.Submit(encodings, asks, aborted).ConfigureAwait(false);
         }
         finally
         {

@@ -10,7 +10,8 @@ internal sealed record EmbedSettings(bool Truncate, bool TruncateLeft, bool Quer
 /// <summary>
 /// The path every embedding route shares: check the settings, tokenize the inputs, admit and queue them
 /// (<see cref="Admission"/>), then cut and normalize each row as <see cref="Embedder.Encode(string, EncodeOptions?)"/>
-/// does, so that the vectors are the library's bits. Lexical weights (/embed_sparse) come from the same passes.
+/// does, so that the vectors are the library's bits. Lexical weights (/embed_sparse) and ColBERT vectors
+/// (/embed_colbert) come from the same passes.
 /// </summary>
 internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<EmbedderRow> scheduler, Admission admission)
 {
@@ -27,12 +28,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<Embedd
             throw ApiException.Invalid($"'dimensions' is {d}; this model gives 1 to {embedder.Dimension}", "dimensions");
         }
 
-        if (settings.Query && embedder.QueryInstruction is null)
-        {
-            throw ApiException.Invalid($"the model {embedder.Name} has no query instruction", "prompt_name");
-        }
-
-        var computed = await Run(inputs, settings, field, aborted).ConfigureAwait(false);
+        var computed = await Run(inputs, settings, EncoderOutputs.Dense, field, aborted).ConfigureAwait(false);
         return computed.Select(row => Finish(row.Dense, settings));
     }
 
@@ -43,17 +39,42 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<Embedd
     /// </summary>
     public async Task<Computed<SparseVector>> EmbedSparse(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted)
     {
-        if (!embedder.AvailableOutputs.HasFlag(EncoderOutputs.Sparse))
-        {
-            throw new ApiException(424, $"the model {embedder.Name} is not a sparse model: /embed_sparse needs bge-m3's lexical head, sparse_linear.pt, in the model directory");
-        }
-
-        var computed = await Run(inputs, settings, field, aborted).ConfigureAwait(false);
+        var computed = await Run(inputs, settings, EncoderOutputs.Sparse, field, aborted).ConfigureAwait(false);
         return computed.Select(row => row.Sparse!);
     }
 
-    private Task<Computed<EmbedderRow>> Run(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted) =>
-        admission.Run(inputs.Count, field, i => Tokenize(inputs[i], settings, inputs.Count == 1 ? field : $"{field}[{i}]"), scheduler, aborted);
+    /// <summary>
+    /// The request's ColBERT vectors (bge-m3's multi-vector head, <see cref="EncoderOutputs.ColBert"/>: every token but
+    /// the first, each L2-normalized), the bits <see cref="Embedder.EncodeOutputs"/> gives; 424 when the model
+    /// directory has no <c>colbert_linear.pt</c>.
+    /// </summary>
+    public async Task<Computed<MultiVector>> EmbedColBert(IReadOnlyList<Input> inputs, EmbedSettings settings, string field, CancellationToken aborted)
+    {
+        var computed = await Run(inputs, settings, EncoderOutputs.ColBert, field, aborted).ConfigureAwait(false);
+        return computed.Select(row => row.ColBert!);
+    }
+
+    // What every embedding request shares before its inputs are tokenized: the head it needs (424, TEI's status for a
+    // model that is not a sparse one, naming the file) and the query instruction when asked for.
+    private Task<Computed<EmbedderRow>> Run(IReadOnlyList<Input> inputs, EmbedSettings settings, EncoderOutputs output, string field, CancellationToken aborted)
+    {
+        if (!embedder.AvailableOutputs.HasFlag(output))
+        {
+            var (kind, route, head) = output == EncoderOutputs.Sparse
+                ? ("sparse", "/embed_sparse", "lexical head, sparse_linear.pt")
+                : ("ColBERT", "/embed_colbert", "multi-vector head, colbert_linear.pt");
+            throw new ApiException(424, $"the model {embedder.Name} is not a {kind} model: {route} needs bge-m3's {head}, in the model directory");
+        }
+
+        if (settings.Query && embedder.QueryInstruction is null)
+        {
+            throw ApiException.Invalid($"the model {embedder.Name} has no query instruction", "prompt_name");
+        }
+
+        // Only ColBERT is an output a pass computes on request; dense and sparse rows come with every pass.
+        var asks = output & EncoderOutputs.ColBert;
+        return admission.Run(inputs.Count, field, i => Tokenize(inputs[i], settings, inputs.Count == 1 ? field : $"{field}[{i}]"), scheduler, asks, aborted);
+    }
 
     /// <summary>One input as tokens: a text tokenized (with the query instruction when asked), ids checked against the vocabulary; too long is truncated when allowed, else refused naming the count.</summary>
     public Encoding Tokenize(Input input, EmbedSettings settings, string field)

@@ -12,8 +12,9 @@ namespace Bge.Server;
 
 /// <summary>
 /// <c>bge serve</c>: an HTTP server that embeds text with an <see cref="Embedder"/>, speaking OpenAI's embeddings
-/// API (<c>POST /v1/embeddings</c>) and Hugging Face TEI's (<c>/embed</c>, <c>/embed_sparse</c> for bge-m3's lexical weights, <c>/similarity</c>, <c>/tokenize</c>,
-/// <c>/info</c>), and ranks passages with a cross-encoder <see cref="Reranker"/> (TEI's <c>POST /rerank</c>,
+/// API (<c>POST /v1/embeddings</c>) and Hugging Face TEI's (<c>/embed</c>, <c>/embed_sparse</c> for bge-m3's lexical
+/// weights, <c>/similarity</c>, <c>/tokenize</c>, <c>/info</c>), with <c>/embed_colbert</c> beside them for bge-m3's
+/// ColBERT vectors, and ranks passages with a cross-encoder <see cref="Reranker"/> (TEI's <c>POST /rerank</c>,
 /// Cohere's and Jina's <c>POST /v1/rerank</c>), either model or both; with <c>/health</c> (liveness),
 /// <c>/ready</c> (readiness) and <c>/metrics</c> (Prometheus). The listener is up at once; the models load and warm
 /// behind it, and <c>/ready</c> answers 503 until every one has. Concurrent requests to one model share forward
@@ -154,7 +155,7 @@ public sealed class EmbeddingServer : IAsyncDisposable
         }
 
         reranker.Score("warm up", "warm up");
-        var scheduler = new BatchScheduler<float[]>(reranker.ScoreBatch, _options.MaxBatchTokens, _metrics, "reranker");
+        var scheduler = new BatchScheduler<float[]>((tokens, _) => reranker.ScoreBatch(tokens), _options.MaxBatchTokens, _metrics, "reranker");
         return (new RerankPipeline(reranker, scheduler, Admission), scheduler);
     }
 

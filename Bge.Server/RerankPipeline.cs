@@ -18,7 +18,7 @@ internal sealed class RerankPipeline(Reranker reranker, BatchScheduler<float[]> 
 
     /// <summary>Each text's logit with the query, in input order (<see cref="Computed{T}.Rows"/> holds one value each).</summary>
     public Task<Computed<float[]>> Score(string query, IReadOnlyList<string> texts, bool truncate, string field, CancellationToken aborted) =>
-        admission.Run(texts.Count, field, i => Tokenize(query, texts[i], truncate, $"{field}[{i}]"), scheduler, aborted);
+        admission.Run(texts.Count, field, i => Tokenize(query, texts[i], truncate, $"{field}[{i}]"), scheduler, EncoderOutputs.None, aborted);
 
     private Encoding Tokenize(string query, string text, bool truncate, string field)
     {

@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Bge.Server;
 
-/// <summary>The routes: OpenAI's embeddings, TEI's embed, embed_sparse, similarity, tokenize, rerank and info, Cohere's and Jina's rerank, and the open health routes.</summary>
+/// <summary>The routes: OpenAI's embeddings, TEI's embed, embed_sparse, similarity, tokenize, rerank and info, bge-m3's ColBERT vectors (embed_colbert), Cohere's and Jina's rerank, and the open health routes.</summary>
 internal static class Routes
 {
     private static readonly string Version = typeof(Routes).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
@@ -21,6 +21,7 @@ internal static class Routes
         app.MapPost("/embeddings", context => Handle(context, server, openAi: true, OpenAiEmbeddings));
         app.MapPost("/embed", context => Handle(context, server, openAi: false, TeiEmbed));
         app.MapPost("/embed_sparse", context => Handle(context, server, openAi: false, TeiEmbedSparse));
+        app.MapPost("/embed_colbert", context => Handle(context, server, openAi: false, EmbedColBert));
         app.MapPost("/similarity", context => Handle(context, server, openAi: false, TeiSimilarity));
         app.MapPost("/tokenize", context => Handle(context, server, openAi: false, TeiTokenize));
         app.MapPost("/rerank", context => Handle(context, server, openAi: false, TeiRerank));
@@ -128,7 +129,7 @@ internal static class Routes
     {
         context.Response.ContentType = "application/json";
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var w = new Utf8JsonWriter(buffer, StreamedJson.Options))
         {
             if (array)
             {
@@ -166,7 +167,7 @@ internal static class Routes
             : throw ApiException.Invalid($"'truncation_direction' is '{direction}'; use 'Left' or 'Right'", "truncation_direction");
     }
 
-    private static void WriteFloats(Utf8JsonWriter w, float[] values)
+    private static void WriteFloats(Utf8JsonWriter w, ReadOnlySpan<float> values)
     {
         foreach (var value in values)
         {
@@ -271,7 +272,8 @@ internal static class Routes
         return swapped;
     }
 
-    // TEI's embedding request, read as /embed and /embed_sparse share it ('normalize' and 'dimensions' for dense only).
+    // TEI's embedding request, read as /embed, /embed_sparse and /embed_colbert share it ('normalize' and 'dimensions'
+    // for dense only).
     private static async Task<(List<Input> Inputs, EmbedSettings Settings)> TeiEmbedRequest(HttpContext context, EmbeddingServer server, bool dense)
     {
         using var document = await RequestJson.Read(context.Request, server.Options.PayloadLimit).ConfigureAwait(false);
@@ -306,8 +308,9 @@ internal static class Routes
         var started = Stopwatch.GetTimestamp();
         var (inputs, settings) = await TeiEmbedRequest(context, server, dense: false).ConfigureAwait(false);
         var sparse = await Counted(context, server, server.Pipeline.EmbedSparse(inputs, settings, "inputs", context.RequestAborted), started).ConfigureAwait(false);
-        await Json(context, w =>
+        await StreamedJson.Write(context, async json =>
         {
+            var w = json.Writer;
             w.WriteStartArray();
             foreach (var vector in sparse.Rows)
             {
@@ -321,10 +324,44 @@ internal static class Routes
                 }
 
                 w.WriteEndArray();
+                await json.Send().ConfigureAwait(false);
             }
 
             w.WriteEndArray();
-        }, array: true).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
+    // /embed_colbert, beside TEI's routes: TEI's embed request read as /embed_sparse reads it → bge-m3's ColBERT
+    // vectors, [[[f32 × hidden] × (tokens − 1)] × inputs] (424 for a model without the head), sent as they are
+    // written: one 8,192-token input of bge-m3 is about 100 MB of JSON.
+    private static async Task EmbedColBert(HttpContext context, EmbeddingServer server)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (inputs, settings) = await TeiEmbedRequest(context, server, dense: false).ConfigureAwait(false);
+        var vectors = await Counted(context, server, server.Pipeline.EmbedColBert(inputs, settings, "inputs", context.RequestAborted), started).ConfigureAwait(false);
+        await StreamedJson.Write(context, json => WriteMultiVectors(json, vectors.Rows)).ConfigureAwait(false);
+    }
+
+    /// <summary>One array per input holding one array per vector, sent every <see cref="StreamedJson.FlushBytes"/> or so.</summary>
+    internal static async Task WriteMultiVectors(StreamedJson json, IReadOnlyList<MultiVector> inputs)
+    {
+        var w = json.Writer;
+        w.WriteStartArray();
+        foreach (var vectors in inputs)
+        {
+            w.WriteStartArray();
+            for (var r = 0; r < vectors.Count; r++)
+            {
+                w.WriteStartArray();
+                WriteFloats(w, vectors.Row(r));
+                w.WriteEndArray();
+                await json.Send().ConfigureAwait(false);
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
     }
 
     private static async Task TeiSimilarity(HttpContext context, EmbeddingServer server)

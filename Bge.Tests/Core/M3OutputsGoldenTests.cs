@@ -99,7 +99,7 @@ public sealed class M3OutputsGoldenTests
         Assert.That(() => Load("xlmr-m3-tiny", SimdWidth.Vector256).EncodeBatchOutputs(new Bge.Tokenizer.TokenBatch([]), EncoderOutputs.None), Throws.ArgumentException);
     }
 
-    private static void Close(float[] actual, float[] expected, string what)
+    internal static void Close(float[] actual, float[] expected, string what)
     {
         var (cosine, maxAbs) = GoldenEmbeddingTests.Compare(actual, expected);
         Assert.That(cosine, Is.GreaterThanOrEqualTo(0.99999), what);

@@ -269,17 +269,19 @@ public sealed class RerankServerTests
         Assert.That(passes, Is.GreaterThan(0).And.LessThan(requests.Count), "24 concurrent requests should share forward passes");
     }
 
-    /// <summary>The scheduler packs what waits from several requests into one pass and routes each row back (a compute function that waits for the test).</summary>
+    /// <summary>The scheduler packs what waits from several requests into one pass, tells the pass what each sequence's request asked, and routes each row back (a compute function that waits for the test).</summary>
     [Test]
     public async Task TheSchedulerPacksRequestsThatWaitedIntoOnePass()
     {
         using var gate = new SemaphoreSlim(0);
         var passes = new List<int>();
-        float[][] Compute(Bge.Tokenizer.TokenBatch batch)
+        var asked = new List<EncoderOutputs[]>();
+        float[][] Compute(Bge.Tokenizer.TokenBatch batch, EncoderOutputs[] asks)
         {
             lock (passes)
             {
                 passes.Add(batch.Count);
+                asked.Add(asks);
             }
 
             gate.Wait();
@@ -290,13 +292,13 @@ public sealed class RerankServerTests
         await using (scheduler)
         {
             static Bge.Tokenizer.Encoding Of(int length) => new(new int[length], new int[length], new (int, int)[length], new bool[length], false);
-            var first = scheduler.Submit([Of(3)], CancellationToken.None);
+            var first = scheduler.Submit([Of(3)], EncoderOutputs.None, CancellationToken.None);
             for (var clock = System.Diagnostics.Stopwatch.StartNew(); passes.Count == 0; await Task.Delay(1))
             {
                 Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
             }
 
-            var waiting = Enumerable.Range(1, 4).Select(n => scheduler.Submit([Of(10 * n), Of((10 * n) + 1)], CancellationToken.None)).ToList();
+            var waiting = Enumerable.Range(1, 4).Select(n => scheduler.Submit([Of(10 * n), Of((10 * n) + 1)], n % 2 == 0 ? EncoderOutputs.ColBert : EncoderOutputs.None, CancellationToken.None)).ToList();
             Assert.That(scheduler.Queued, Is.EqualTo(8));
             gate.Release(2);
             Assert.That((await first).Rows.Select(r => r[0]), Is.EqualTo(new[] { 3f }));
@@ -306,6 +308,8 @@ public sealed class RerankServerTests
             }
 
             Assert.That(passes, Is.EqualTo(new[] { 1, 8 }), "the four waiting requests shared one pass");
+            var (none, colbert) = (EncoderOutputs.None, EncoderOutputs.ColBert);
+            Assert.That(asked[1], Is.EqualTo(new[] { none, none, colbert, colbert, none, none, colbert, colbert }), "each sequence with its request's ask");
         }
     }
 

@@ -22,14 +22,6 @@ public sealed class SparseServerTests : TinyM3Server
     private static List<(int Index, float Value)> Entries(JsonElement list) =>
         [.. list.EnumerateArray().Select(e => (e.GetProperty("index").GetInt32(), e.GetProperty("value").GetSingle()))];
 
-    private async Task<string> Post(string route, object body)
-    {
-        using var response = await Http.PostAsJsonAsync(route, body);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
-        return text;
-    }
-
     [Test]
     public async Task TheLexicalWeightsAreTheReferencesInTeisShapeOrderedByTokenId()
     {
@@ -55,25 +47,8 @@ public sealed class SparseServerTests : TinyM3Server
     }
 
     [Test]
-    public async Task ConcurrentRequestsGetWhatEachGetsAlone()
-    {
-        var texts = Expected().Select(t => t.Value).ToList();
-        var alone = new List<string>();
-        foreach (var text in texts)
-        {
-            alone.Add(await Post("/embed_sparse", new { inputs = new[] { text } }));
-        }
-
-        var denseAlone = await Post("/embed", new { inputs = texts[0] });
-        for (var round = 0; round < 3; round++)
-        {
-            var sparse = texts.Select(text => Post("/embed_sparse", new { inputs = new[] { text } })).ToList();
-            var dense = Enumerable.Range(0, 4).Select(_ => Post("/embed", new { inputs = texts[0] })).ToList();
-            var answers = await Task.WhenAll(sparse);
-            Assert.That(answers, Is.EqualTo(alone), "each request's weights, bit for bit, whoever shared its pass");
-            Assert.That(await Task.WhenAll(dense), Is.All.EqualTo(denseAlone), "/embed requests sharing passes with /embed_sparse ones");
-        }
-    }
+    public Task ConcurrentRequestsGetWhatEachGetsAlone() =>
+        AssertConcurrentRequestsGetWhatEachGetsAlone("/embed_sparse", [.. Expected().Select(t => t.Value)]);
 
     [Test]
     public async Task EmbedStillGivesTheReferenceVectorsOnTheSameServer()
@@ -104,14 +79,7 @@ public sealed class SparseServerTests : TinyM3Server
     [Test]
     public async Task TruncationIsReadAsEmbedReadsIt()
     {
-        // The reference's longest text runs past the model's 8,192 tokens.
-        var longest = M3OutputsGoldenTests.Read().Texts.MaxBy(t => t.Value.Length)!.Value;
-        using (var refused = await Http.PostAsJsonAsync("/embed_sparse", new { inputs = longest, truncate = false }))
-        {
-            var (status, message) = await ServerTests.ReadError(refused, openAi: false);
-            Assert.That(status, Is.EqualTo(422), message);
-            Assert.That(message, Does.Contain("tokens").And.Contain("truncate"));
-        }
+        var longest = await LongestRefusedUntruncated("/embed_sparse");
 
         var right = await Post("/embed_sparse", new { inputs = longest, truncate = true });
         var left = await Post("/embed_sparse", new { inputs = longest, truncate = true, truncation_direction = "Left" });
@@ -119,31 +87,10 @@ public sealed class SparseServerTests : TinyM3Server
     }
 
     [Test]
-    public async Task AModelWithoutTheSparseHeadAnswers424NamingTheFile()
-    {
-        // The same model with its lexical head left out.
-        var directory = Directory.CreateTempSubdirectory("bge-no-sparse-").FullName;
-        try
+    public Task AModelWithoutTheSparseHeadAnswers424NamingTheFile() =>
+        WithoutHead("sparse_linear.pt", "/embed_sparse", "sparse", async http =>
         {
-            foreach (var entry in Directory.EnumerateFileSystemEntries(Model).Where(e => Path.GetFileName(e) != "sparse_linear.pt"))
-            {
-                File.CreateSymbolicLink(Path.Combine(directory, Path.GetFileName(entry)), entry);
-            }
-
-            await using var server = await ServerHarness.Start(() => Embedder.Load(directory, new EmbedderOptions { Warning = _ => { } }), new ServerOptions { Port = 0 });
-            using var http = new HttpClient { BaseAddress = server.Address };
-            using var response = await http.PostAsJsonAsync("/embed_sparse", new { inputs = "Hello world" });
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.That((int)response.StatusCode, Is.EqualTo(424), body);
-            using var document = JsonDocument.Parse(body);
-            Assert.That(document.RootElement.GetProperty("error").GetString(), Does.Contain("sparse_linear.pt").And.Contain("not a sparse model"));
-            Assert.That(document.RootElement.GetProperty("error_type").GetString(), Is.EqualTo("backend"), "TEI's error_type for its 424");
             using var embed = await http.PostAsJsonAsync("/embed", new { inputs = "Hello world" });
             Assert.That(embed.StatusCode, Is.EqualTo(HttpStatusCode.OK), "dense embeddings need no head");
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+        });
 }
