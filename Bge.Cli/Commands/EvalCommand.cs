@@ -182,7 +182,10 @@ internal static class EvalCommand
                         : evaluator.RankHybrid(data, hybridCorpus, hybrid!.Weights, withInstruction, Math.Max(100, depth));
                     if (hybridCorpus is not null && !json)
                     {
-                        costs.Add($"{name} [{Names(hybridCorpus.Kinds)}]: ColBERT vectors {hybridCorpus.ColBertBytes / (double)Math.Max(1, hybridCorpus.Count):N0} bytes per document ({HybridOptions.Name(hybridCorpus.ColBertStorage)}), "
+                        var colbertCost = hybridCorpus.Kinds.HasFlag(EncoderOutputs.ColBert)
+                            ? $"ColBERT vectors {hybridCorpus.ColBertBytes / (double)Math.Max(1, hybridCorpus.Count):N0} bytes per document ({HybridOptions.Name(hybridCorpus.ColBertStorage)}), "
+                            : "";
+                        costs.Add($"{name} [{Names(hybridCorpus.Kinds)}]: {colbertCost}"
                                   + $"{ranking.Elapsed.TotalMilliseconds / Math.Max(1, rankings.Count):F2} ms per query (encoding and search)");
                     }
 
