@@ -150,7 +150,8 @@ public sealed class Embedder
         var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentNullException(nameof(texts), "a text is null"), maxLength)).ToArray();
         var result = new float[texts.Count * Dimension];
         RunBatches(encodings, options.BatchSize, progress, cancellationToken, (_, states, members) => Pool(states, pooling, options.Normalize, result, members));
-        return new EmbeddingMatrix(result, texts.Count, Dimension);
+        var embeddings = new EmbeddingMatrix(result, texts.Count, Dimension);
+        return options.Dimensions is { } dimensions && dimensions != Dimension ? Compression.Matryoshka.Truncate(embeddings, dimensions, options.Normalize) : embeddings;
     }
 
     /// <summary>
@@ -178,7 +179,10 @@ public sealed class Embedder
         var pooling = Poolings.For(options.Pooling ?? TrainedPooling, Model.Simd);
         var result = NewResult(outputs, encodings.Length);
         RunBatches(encodings, options.BatchSize, progress, cancellationToken, (batch, states, members) => Heads(batch, states, members, pooling, options.Normalize, result));
-        return Finish(result, encodings.Length);
+        var finished = Finish(result, encodings.Length);
+        return options.Dimensions is { } dimensions && dimensions != Dimension && finished.Dense is { } dense
+            ? finished with { Dense = Compression.Matryoshka.Truncate(dense, dimensions, options.Normalize) }
+            : finished;
     }
 
     /// <summary>
@@ -268,6 +272,11 @@ public sealed class Embedder
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
         var maxLength = options.MaxLength ?? MaxLength;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, Model.Config.MaxSequenceLength, nameof(options));
+        if (options.Dimensions is { } dimensions)
+        {
+            Compression.Matryoshka.Check(dimensions, Dimension);
+        }
+
         return maxLength;
     }
 

@@ -17,6 +17,12 @@ public sealed record EncodeOptions
     /// </summary>
     public int? MaxLength { get; init; }
 
+    /// <summary>
+    /// Keep only the first this many dimensions of each dense embedding (Matryoshka truncation), re-normalized when
+    /// <see cref="Normalize"/>; null (the default): the model's full width.
+    /// </summary>
+    public int? Dimensions { get; init; }
+
     /// <summary>Texts per forward pass, at most (see <see cref="TokensPerBatchSlot"/>).</summary>
     public int BatchSize { get; init; } = 32;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Bge.Core;
+using Bge.Core.Compression;
 using Bge.Weights;
 
 namespace Bge.Cli.Commands;
@@ -26,13 +27,37 @@ internal static class EmbedCommand
         {
             Description = "Outputs of a bge-m3-style model, comma-separated: dense, sparse, colbert. Each text becomes one JSON object {\"dense\": [...], \"sparse\": {\"<id>\": w, ...}, \"colbert\": [[...], ...]} with only the kinds asked for.",
         };
+        var dimensions = new Option<int?>("--dimensions") { Description = "Keep the first N dimensions of each embedding, re-normalized (Matryoshka truncation)." };
+        var quantize = new Option<string?>("--quantize")
+        {
+            Description = "Write integers as sentence-transformers' quantize_embeddings does: int8 or uint8 (per-dimension ranges of the calibration embeddings), "
+                + "binary (packed sign bits − 128) or ubinary (packed sign bits); after --dimensions.",
+        };
+        quantize.AcceptOnlyFromAmong("int8", "uint8", "binary", "ubinary");
+        var calibration = new Option<string?>("--calibration")
+        {
+            Description = "With --quantize int8|uint8: the embeddings whose per-dimension [min, max] set the steps, one JSON array per line as bge embed writes them "
+                + "(default: this run's own embeddings).",
+        };
         var texts = new Argument<string[]>("text") { Description = "Texts to embed.", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("embed", "Embed texts and print the vectors and their similarity matrix.")
         {
-            model, pooling, noNormalize, maxLength, batchSize, query, precision, vectors, input, format, output, texts,
+            model, pooling, noNormalize, maxLength, batchSize, query, precision, vectors, dimensions, quantize, calibration, input, format, output, texts,
         };
         command.SetAction(parse =>
         {
+            var form = parse.GetValue(quantize) is { } name ? Quantizations.First(q => q.Name == name).Form : (VectorQuantization?)null;
+            if ((parse.GetValue(vectors), form, parse.GetValue(calibration)) switch
+                {
+                    (not null, _, _) when form is not null || parse.GetValue(dimensions) is not null => "--vectors writes bge-m3's outputs as computed: --dimensions and --quantize apply to plain embeddings",
+                    (_, not (VectorQuantization.Int8 or VectorQuantization.UInt8), not null) => "--calibration needs --quantize int8 or uint8",
+                    _ => null,
+                } is { } usage)
+            {
+                Console.Error.WriteLine("bge embed: " + usage);
+                return 1;
+            }
+
             var directory = ModelResolver.Create().Resolve(parse.GetValue(model));
             var embedder = Embedder.Load(directory, new EmbedderOptions { Warning = m => Console.Error.WriteLine("warning: " + m), Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) });
             var options = new EncodeOptions
@@ -41,6 +66,7 @@ internal static class EmbedCommand
                 Normalize = !parse.GetValue(noNormalize),
                 MaxLength = parse.GetValue(maxLength),
                 BatchSize = parse.GetValue(batchSize),
+                Dimensions = parse.GetValue(dimensions),
             };
             var inputs = parse.GetValue(input) is { } file
                 ? TextFiles.Read(file, parse.GetValue(format)!).Concat(parse.GetValue(texts) ?? []).ToList()
@@ -75,6 +101,19 @@ internal static class EmbedCommand
             }
 
             var embeddings = parse.GetValue(query) ? embedder.EncodeQueries(inputs, options, progress) : embedder.EncodeCorpus(inputs, options, progress);
+            if (form is { } quantization)
+            {
+                var ranges = parse.GetValue(calibration) is { } calibrationFile ? Calibration.Read(calibrationFile, embeddings.Columns) : null;
+                var quantized = EmbeddingQuantizer.Quantize(embeddings, quantization, ranges);
+                using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
+                for (var i = 0; i < quantized.Rows; i++)
+                {
+                    writer.WriteLine(JsonSerializer.Serialize(quantized.RowValues(i), CliJsonContext.Default.Int32Array));
+                }
+
+                return 0;
+            }
+
             if (parse.GetValue(output) is { } outputPath || parse.GetValue(input) is not null)
             {
                 using var writer = TextFiles.Writer(parse.GetValue(output) ?? "-");
@@ -91,6 +130,10 @@ internal static class EmbedCommand
         });
         return command;
     }
+
+    /// <summary>The forms of <c>--quantize</c>, by the names sentence-transformers gives them.</summary>
+    internal static readonly (string Name, VectorQuantization Form)[] Quantizations =
+        [("int8", VectorQuantization.Int8), ("uint8", VectorQuantization.UInt8), ("binary", VectorQuantization.Binary), ("ubinary", VectorQuantization.UBinary)];
 
     /// <summary>The kinds of <c>--vectors</c>, in the order they are written.</summary>
     internal static readonly (string Name, EncoderOutputs Kind)[] Kinds = [("dense", EncoderOutputs.Dense), ("sparse", EncoderOutputs.Sparse), ("colbert", EncoderOutputs.ColBert)];
