@@ -19,6 +19,7 @@ internal static class CliApp
         root.Subcommands.Add(RerankCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
+        root.Subcommands.Add(IndexCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         return root;

@@ -53,14 +53,8 @@ internal static class IndexFile
         }.ToJsonString());
         AtomicFile.Write(path, stream =>
         {
+            IndexFileReader.WriteHeader(stream, Magic, Version, header);
             Span<byte> word = stackalloc byte[4];
-            stream.Write(Magic);
-            BinaryPrimitives.WriteUInt32LittleEndian(word, Version);
-            stream.Write(word);
-            BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)header.Length);
-            stream.Write(word);
-            stream.Write(header);
-            stream.Write(SHA256.HashData(header));
             using var payload = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             void Emit(ReadOnlySpan<byte> bytes)
             {
@@ -84,48 +78,10 @@ internal static class IndexFile
     public static EmbeddingIndex Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        var remaining = stream.Length;
-        IndexFormatException Bad(string problem) => new(path, problem);
-
-        byte[] Take(long count, string what)
-        {
-            if (count < 0 || count > remaining)
-            {
-                throw Bad($"the file ends inside the {what} (needs {count} bytes at offset {stream.Position}, {remaining} left)");
-            }
-
-            var bytes = new byte[count];
-            stream.ReadExactly(bytes);
-            remaining -= count;
-            return bytes;
-        }
-
-        uint U32(string what) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, what));
-
-        if (!Take(Math.Min(remaining, Magic.Length), "magic").AsSpan().SequenceEqual(Magic))
-        {
-            throw Bad("not a Bge index file (no BGEINDEX magic)");
-        }
-
-        var version = U32("version");
-        if (version != Version)
-        {
-            throw Bad($"index format version {version}; this library reads version {Version}");
-        }
-
-        var headerLength = U32("header length");
-        if (headerLength > MaxHeader)
-        {
-            throw Bad($"header length {headerLength} is implausible (at most {MaxHeader})");
-        }
-
-        var header = Take(headerLength, "header");
-        if (!SHA256.HashData(header).AsSpan().SequenceEqual(Take(32, "header checksum")))
-        {
-            throw Bad("the header checksum does not match: the file is corrupt");
-        }
-
+        using var reader = new IndexFileReader(path);
+        var header = reader.Header(Magic, Version, MaxHeader, _ => "not a Bge index file (no BGEINDEX magic)");
+        var remaining = reader.Remaining;
+        IndexFormatException Bad(string problem) => reader.Bad(problem);
         var (model, dimension, pooling, count) = ParseHeader(path, header);
         // Vectors and at least 4 bytes per text, plus the checksum, must fit in what is left.
         if ((long)count * ((dimension * 4L) + 4) + 32 > remaining)
@@ -140,35 +96,12 @@ internal static class IndexFile
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var vectors = new float[Math.Max(1, count * dimension)];
-        var vectorBytes = MemoryMarshal.AsBytes(vectors.AsSpan(0, count * dimension));
-        stream.ReadExactly(vectorBytes);
-        remaining -= vectorBytes.Length;
-        hash.AppendData(vectorBytes);
-        var texts = new string[count];
-        for (var i = 0; i < count; i++)
+        reader.Stream((long)count * dimension * 4, hash, MemoryMarshal.AsBytes(vectors.AsSpan(0, count * dimension)));
+        var texts = reader.Texts(count, hash);
+        reader.Checksum(hash.GetHashAndReset(), "payload");
+        if (reader.Remaining != 0)
         {
-            var lengthBytes = Take(4, $"length of text {i}");
-            hash.AppendData(lengthBytes);
-            var textBytes = Take(BinaryPrimitives.ReadUInt32LittleEndian(lengthBytes), $"text {i}");
-            hash.AppendData(textBytes);
-            try
-            {
-                texts[i] = new UTF8Encoding(false, true).GetString(textBytes);
-            }
-            catch (DecoderFallbackException e)
-            {
-                throw new IndexFormatException(path, $"text {i} is not valid UTF-8", e);
-            }
-        }
-
-        if (!hash.GetHashAndReset().AsSpan().SequenceEqual(Take(32, "payload checksum")))
-        {
-            throw Bad("the payload checksum does not match: the file is corrupt");
-        }
-
-        if (remaining != 0)
-        {
-            throw Bad($"{remaining} unexpected bytes after the payload checksum");
+            throw Bad($"{reader.Remaining} unexpected bytes after the payload checksum");
         }
 
         var index = new EmbeddingIndex(model, dimension, pooling);
@@ -176,32 +109,6 @@ internal static class IndexFile
         return index;
     }
 
-    private static (string Model, int Dimension, PoolingMode Pooling, int Count) ParseHeader(string path, byte[] header)
-    {
-        IndexFormatException Bad(string problem) => new(path, problem);
-        try
-        {
-            using var json = JsonDocument.Parse(header);
-            var root = json.RootElement;
-            var model = root.GetProperty("model").GetString();
-            var dimension = root.GetProperty("dimension").GetInt32();
-            var count = root.GetProperty("count").GetInt32();
-            var pooling = root.GetProperty("pooling").GetString() switch
-            {
-                "cls" => PoolingMode.Cls,
-                "mean" => PoolingMode.Mean,
-                var other => throw Bad($"unknown pooling '{other}' in the header"),
-            };
-            if (string.IsNullOrEmpty(model) || dimension < 1 || dimension > MaxDimension || count < 0)
-            {
-                throw Bad($"header values out of range (model '{model}', dimension {dimension}, count {count})");
-            }
-
-            return (model, dimension, pooling, count);
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new IndexFormatException(path, $"the header is not the expected JSON ({e.Message})", e);
-        }
-    }
+    private static (string Model, int Dimension, PoolingMode Pooling, int Count) ParseHeader(string path, byte[] header) =>
+        IndexFileReader.ParseHeader(path, header, MaxDimension, (root, model, dimension, pooling, count) => (model, dimension, pooling, count));
 }
