@@ -16,6 +16,10 @@ using Bge.Benchmarks;
 // ort-serve [--port P] and serve-baseline [--text T] [--seconds S]: used by serve-load.sh (the server load test);
 // kernels [--threads N] [--seconds S] [--shapes MxKxN,...]: the GEMM alone, fp32 beside every int8 kernel this CPU runs;
 // tokenize [--rounds N]: our SentencePiece tokenizer's tokens/s beside Microsoft.ML.Tokenizers' on the shared xlmr texts;
+// retention [--models snowflake-arctic-embed-xs,all-MiniLM-L6-v2] [--rescore-multiplier 4]: quality kept by each
+// Matryoshka dimension × float32/int8/binary × rescoring on SQuAD and STS-B paraphrase retrieval;
+// search-speed [--count 1000000] [--dimension 384] [--queries 50] [--rescore-multiplier 4]: queries/s and resident bytes
+// per vector, float32 exact beside int8 and binary codes with rescoring (synthetic vectors);
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
 {
@@ -38,6 +42,17 @@ if (args.Length > 0 && args[0] == "kernels")
         ? list.Split(',').Select(shape => shape.Split('x').Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray()).Select(d => (d[0], d[1], d[2])).ToArray()
         : GemmKernels.Shapes;
     return GemmKernels.Run(threads, Option("--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : 1, shapes);
+}
+
+if (args.Length > 0 && args[0] == "retention")
+{
+    return Retention.Run((Option("--models") ?? "snowflake-arctic-embed-xs,all-MiniLM-L6-v2").Split(','), int.Parse(Option("--rescore-multiplier") ?? "4", CultureInfo.InvariantCulture));
+}
+
+if (args.Length > 0 && args[0] == "search-speed")
+{
+    int Int(string name, string fallback) => int.Parse(Option(name) ?? fallback, CultureInfo.InvariantCulture);
+    return CompressedSearchSpeed.Run(Int("--count", "1000000"), Int("--dimension", "384"), Int("--queries", "50"), Int("--rescore-multiplier", "4"), Path.GetTempPath());
 }
 
 if (args.Length > 0 && args[0] == "stream")

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Bge.Core;
+using Bge.Core.Compression;
 using Bge.Core.Evaluation;
 using Bge.Weights;
 
@@ -87,9 +88,18 @@ internal static class EvalCommand
             command.Options.Add(option);
         }
 
+        var dimensions = new Option<int?>("--dimensions") { Description = "Search the first N dimensions of each embedding, re-normalized (Matryoshka truncation); the trained pooling." };
+        var quantize = new Option<string?>("--quantize") { Description = "Search binary or int8 codes of the embeddings (a quantized index); the trained pooling." };
+        quantize.AcceptOnlyFromAmong("binary", "int8");
+        var rescore = new Option<int?>("--rescore-multiplier") { Description = "With --quantize: rescore each query's top k × M (k = 100, or 11 for paraphrase retrieval) with the float32 vectors; 0 or absent: the codes' ranking." };
+        command.Options.Add(dimensions);
+        command.Options.Add(quantize);
+        command.Options.Add(rescore);
         command.SetAction(parse =>
         {
             var beir = parse.GetValue(data) is { } folder && Directory.Exists(folder);
+            var compression = parse.GetValue(dimensions) is null && parse.GetValue(quantize) is null && parse.GetValue(rescore) is null ? null
+                : new CompressionSetting(parse.GetValue(dimensions), parse.GetValue(quantize) switch { "binary" => VectorQuantization.Binary, "int8" => VectorQuantization.Int8, _ => null }, parse.GetValue(rescore) ?? 0);
             if ((parse.GetValue(rerank), parse.GetValue(rerankDepth)) switch
                 {
                     (null, not null) => "--rerank-depth needs --rerank",
@@ -97,6 +107,9 @@ internal static class EvalCommand
                     (not null, _) when !beir => "--rerank needs a BEIR folder (--data DIR)",
                     _ when parse.GetValue(hybridOptions.Vectors) is not null && !beir => "--vectors needs a BEIR folder (--data DIR)",
                     _ when hybridOptions.Misuse(parse) is { } misuse => misuse,
+                    _ when compression is { Form: null, RescoreMultiplier: not 0 } => "--rescore-multiplier needs --quantize",
+                    _ when compression is { RescoreMultiplier: < 0 } => "--rescore-multiplier must be 0 or more",
+                    _ when compression is not null && (parse.GetValue(hybridOptions.Vectors) is not null || parse.GetValue(rerank) is not null) => "--dimensions/--quantize search dense embeddings alone: not with --vectors or --rerank",
                     _ => null,
                 } is { } usage)
             {
@@ -109,7 +122,7 @@ internal static class EvalCommand
                 var instructions = parse.GetValue(both) ? new[] { false, true } : [parse.GetValue(instruction)];
                 var second = parse.GetValue(rerank) is { } reranker ? (reranker, parse.GetValue(rerankDepth) ?? 100) : ((string, int)?)null;
                 var hybrid = hybridOptions.Parse(parse);
-                return Beir(parse.GetValue(data)!, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, second, hybrid, parse.GetValue(json));
+                return Beir(parse.GetValue(data)!, parse.GetValue(split)!, !parse.GetValue(noTitle), parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision)), parse.GetValue(pooling)!, instructions, second, hybrid, compression, parse.GetValue(json));
             }
 
             var stsb = parse.GetValue(data) ?? SharedData.Find("sts-test.csv");
@@ -119,16 +132,27 @@ internal static class EvalCommand
             var rows = new List<(string Model, PoolingMode Pooling, RetrievalResult Result)>();
             foreach (var (name, embedder) in Load(parse.GetValue(models), CommonOptions.ParsePrecision(parse.GetValue(precision))))
             {
-                foreach (var mode in Poolings(parse.GetValue(pooling)!))
+                foreach (var mode in compression is null ? Poolings(parse.GetValue(pooling)!) : [embedder.TrainedPooling])
                 {
-                    var result = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}")).Retrieval(task, mode, withInstruction);
+                    var evaluator = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}"));
+                    RetrievalResult result;
+                    if (compression is null)
+                    {
+                        result = evaluator.Retrieval(task, mode, withInstruction);
+                    }
+                    else
+                    {
+                        using var corpus = new CompressedSearch(evaluator.EmbedCorpusVectors(task, mode), compression);
+                        result = Evaluator.Retrieval(task, evaluator.EmbedQueries(task, mode, withInstruction), corpus);
+                    }
+
                     rows.Add((name, mode, result));
                     if (parse.GetValue(json))
                     {
                         var on = withInstruction && embedder.QueryInstruction is not null;
-                        Line("retrieval", name, mode, on, "recall@1", result.RecallAt1 * 100);
-                        Line("retrieval", name, mode, on, "recall@10", result.RecallAt10 * 100);
-                        Line("retrieval", name, mode, on, "mrr@10", result.MrrAt10 * 100);
+                        Line("retrieval", name, mode, on, "recall@1", result.RecallAt1 * 100, compression: compression);
+                        Line("retrieval", name, mode, on, "recall@10", result.RecallAt10 * 100, compression: compression);
+                        Line("retrieval", name, mode, on, "mrr@10", result.MrrAt10 * 100, compression: compression);
                     }
                 }
             }
@@ -153,7 +177,7 @@ internal static class EvalCommand
     private static string Names(EncoderOutputs kinds) =>
         string.Join("+", EmbedCommand.Kinds.Where(k => kinds.HasFlag(k.Kind)).Select(k => k.Name));
 
-    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, HybridChoice? hybrid, bool json)
+    private static int Beir(string folder, string split, bool titles, string[]? models, Precision? precision, string pooling, bool[] instructions, (string Model, int Depth)? rerank, HybridChoice? hybrid, CompressionSetting? compression, bool json)
     {
         var data = BeirDataset.Load(folder, split);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -167,17 +191,19 @@ internal static class EvalCommand
         foreach (var (name, embedder) in Load(models, precision))
         {
             // Hybrid retrieval uses the trained pooling for its dense part: one pass over the corpus for every output.
-            foreach (var mode in hybrid is null ? Poolings(pooling) : [embedder.TrainedPooling])
+            foreach (var mode in hybrid is null && compression is null ? Poolings(pooling) : [embedder.TrainedPooling])
             {
                 var evaluator = new Evaluator(embedder, ConsoleProgress.ForTerminal($"{name} {Lower(mode)}"));
-                var corpus = hybrid is null ? evaluator.EmbedCorpus(data, mode, titles) : null;
+                var corpus = hybrid is null && compression is null ? evaluator.EmbedCorpus(data, mode, titles) : null;
+                using var compressed = compression is null ? null : new CompressedSearch(evaluator.EmbedCorpusVectors(data, titles), compression);
                 var hybridCorpus = hybrid is { Kinds: var kinds } ? evaluator.EmbedCorpusHybrid(data, kinds, titles, hybrid.Storage) : null;
                 // A model without an instruction scores the same with or without one: once.
                 foreach (var withInstruction in embedder.QueryInstruction is null ? [false] : instructions)
                 {
                     // Recall@100 needs 100 documents; reranking deeper needs its depth.
                     var ranking = System.Diagnostics.Stopwatch.StartNew();
-                    var rankings = hybridCorpus is null
+                    var rankings = compressed is not null ? Evaluator.RankCompressed(data, evaluator.EmbedJudgedQueries(data, withInstruction), compressed, Math.Max(100, depth))
+                        : hybridCorpus is null
                         ? evaluator.Rank(data, corpus!, mode, withInstruction, Math.Max(100, depth))
                         : evaluator.RankHybrid(data, hybridCorpus, hybrid!.Weights, withInstruction, Math.Max(100, depth));
                     if (hybridCorpus is not null && !json)
@@ -206,7 +232,7 @@ internal static class EvalCommand
                                 ("recall@10", result.RecallAt10), ("recall@100", result.RecallAt100), ("map@10", result.MapAt10),
                             })
                             {
-                                Line("retrieval", name, mode, withInstruction, metric, value * 100, reranked ? (rerankName, depth) : null, hybrid);
+                                Line("retrieval", name, mode, withInstruction, metric, value * 100, reranked ? (rerankName, depth) : null, hybrid, compression);
                             }
                         }
                     }
@@ -318,9 +344,16 @@ internal static class EvalCommand
 
     private static string Lower(PoolingMode mode) => mode.ToString().ToLowerInvariant();
 
-    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value, (string Name, int Depth)? reranker = null, HybridChoice? hybrid = null)
+    private static void Line(string task, string model, PoolingMode pooling, bool instruction, string metric, double value, (string Name, int Depth)? reranker = null, HybridChoice? hybrid = null, CompressionSetting? compression = null)
     {
         var line = new JsonObject { ["task"] = task, ["model"] = model, ["pooling"] = Lower(pooling), ["instruction"] = instruction };
+        if (compression is (var dimensions, var form, var multiplier))
+        {
+            line["dimensions"] = dimensions;
+            line["quantize"] = form switch { VectorQuantization.Binary => "binary", VectorQuantization.Int8 => "int8", _ => "float32" };
+            line["rescore_multiplier"] = multiplier;
+        }
+
         if (hybrid is (var kinds, var weights, var storage))
         {
             line["vectors"] = new JsonArray([.. Names(kinds).Split('+').Select(n => (JsonNode)n)]);

@@ -64,17 +64,50 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
     public RetrievalResult Retrieval(RetrievalTask task, PoolingMode? pooling = null, bool queryInstruction = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(task);
-        var options = Options(pooling);
         var index = Index(task.Corpus, pooling, cancellationToken);
+        var vectors = EmbedQueries(task, pooling, queryInstruction, cancellationToken);
+        return Retrieval(task, vectors, (query, depth) => [.. index.Search(query, depth).Select(h => h.Index)]);
+    }
+
+    /// <summary>The task's queries embedded as <see cref="Retrieval(RetrievalTask, PoolingMode?, bool, CancellationToken)"/> embeds them, row q for query q.</summary>
+    public EmbeddingMatrix EmbedQueries(RetrievalTask task, PoolingMode? pooling = null, bool queryInstruction = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(task);
         var queries = task.Queries.Select(q => q.Query).ToList();
-        var vectors = queryInstruction ? _embedder.EncodeQueries(queries, options, progress, cancellationToken) : _embedder.Encode(queries, options, progress, cancellationToken);
+        return queryInstruction ? _embedder.EncodeQueries(queries, Options(pooling), progress, cancellationToken) : _embedder.Encode(queries, Options(pooling), progress, cancellationToken);
+    }
+
+    /// <summary>The task's corpus embedded (no instruction), row i for sentence i.</summary>
+    public EmbeddingMatrix EmbedCorpusVectors(RetrievalTask task, PoolingMode? pooling = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return _embedder.Encode(task.Corpus, Options(pooling), progress, cancellationToken);
+    }
+
+    /// <summary>Paraphrase retrieval over a compressed corpus: the task's metrics with <paramref name="corpus"/> searching.</summary>
+    /// <param name="task">Queries and corpus.</param>
+    /// <param name="queries">The queries' full-width embeddings (<see cref="EmbedQueries(RetrievalTask, PoolingMode?, bool, CancellationToken)"/>).</param>
+    /// <param name="corpus">The corpus's embeddings (<see cref="EmbedCorpusVectors(RetrievalTask, PoolingMode?, CancellationToken)"/>) under one setting.</param>
+    public static RetrievalResult Retrieval(RetrievalTask task, EmbeddingMatrix queries, CompressedSearch corpus)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(corpus);
+        return Retrieval(task, queries, corpus.Search);
+    }
+
+    private delegate IReadOnlyList<int> Searcher(ReadOnlySpan<float> query, int depth);
+
+    private static RetrievalResult Retrieval(RetrievalTask task, EmbeddingMatrix vectors, Searcher search)
+    {
+        var queries = task.Queries.Select(q => q.Query).ToList();
         double hitsAt1 = 0, hitsAt10 = 0, reciprocal = 0;
         for (var q = 0; q < queries.Count; q++)
         {
             // One extra hit, for the query's own text, which does not count.
             var query = task.Queries[q];
-            var ranked = index.Search(vectors.Row(q), 11).Where(h => h.Text != query.Query).Take(10).ToList();
-            var rank = ranked.FindIndex(h => h.Text == query.Relevant) + 1;
+            var ranked = search(vectors.Row(q), 11).Select(i => task.Corpus[i]).Where(text => text != query.Query).Take(10).ToList();
+            var rank = ranked.FindIndex(text => text == query.Relevant) + 1;
             if (rank == 1)
             {
                 hitsAt1++;
@@ -138,6 +171,40 @@ public sealed class Evaluator(Embedder embedder, IProgress<EncodeProgress>? prog
         var texts = judged.Select(q => q.Text).ToList();
         var vectors = queryInstruction ? _embedder.EncodeQueries(texts, Options(pooling), progress, cancellationToken) : _embedder.Encode(texts, Options(pooling), progress, cancellationToken);
         return [.. judged.Select((query, q) => new QueryRanking(query, [.. corpus.Search(vectors.Row(q), depth).Select(hit => hit.Index)]))];
+    }
+
+    /// <summary>A BEIR corpus's embeddings (no instruction), row i for document i, for <see cref="CompressedSearch"/>.</summary>
+    public EmbeddingMatrix EmbedCorpusVectors(BeirDataset data, bool titles = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return _embedder.EncodeCorpus([.. data.Corpus.Select(d => d.Embedded(titles))], null, progress, cancellationToken);
+    }
+
+    /// <summary>The judged queries' embeddings (those <see cref="Score"/> counts, in file order), for <see cref="RankCompressed"/>.</summary>
+    public EmbeddingMatrix EmbedJudgedQueries(BeirDataset data, bool queryInstruction = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var texts = Judged(data).Select(q => q.Text).ToList();
+        return queryInstruction ? _embedder.EncodeQueries(texts, null, progress, cancellationToken) : _embedder.Encode(texts, null, progress, cancellationToken);
+    }
+
+    /// <summary>The ranking of each judged query by a compressed search of the corpus (see <see cref="CompressedSearch"/>).</summary>
+    /// <param name="data">The data set.</param>
+    /// <param name="queries">From <see cref="EmbedJudgedQueries"/>.</param>
+    /// <param name="corpus">The corpus's embeddings (<see cref="EmbedCorpusVectors(BeirDataset, bool, CancellationToken)"/>) under one setting.</param>
+    /// <param name="depth">Documents kept per query.</param>
+    public static IReadOnlyList<QueryRanking> RankCompressed(BeirDataset data, EmbeddingMatrix queries, CompressedSearch corpus, int depth = 100)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(corpus);
+        var judged = Judged(data);
+        if (queries.Rows != judged.Count)
+        {
+            throw new ArgumentException($"{queries.Rows} query embeddings for {judged.Count} judged queries", nameof(queries));
+        }
+
+        return [.. judged.Select((query, q) => new QueryRanking(query, corpus.Search(queries.Row(q), depth)))];
     }
 
     /// <summary>Embeds a BEIR corpus once into a hybrid index of the outputs <paramref name="kinds"/> names (bge-m3's dense, sparse and ColBERT).</summary>
