@@ -121,7 +121,7 @@ public sealed class QuantizedIndex : IDisposable
         {
             var bits = new byte[BytesPerVector];
             EmbeddingQuantizer.PackSigns(query, bits, signed: false);
-            candidates = TopK.Select(Count, pool, d => -CodeDistance.Hamming(bits, _codes.AsSpan(d * BytesPerVector, BytesPerVector), width));
+            candidates = ScanBinary(bits, pool, width);
             estimate = d => 1f - (2f * CodeDistance.Hamming(bits, _codes.AsSpan(d * BytesPerVector, BytesPerVector), width) / Dimension);
         }
         else
@@ -137,7 +137,14 @@ public sealed class QuantizedIndex : IDisposable
                 weightCodes[i] = (sbyte)MathF.Round(weights[i] / scale);
             }
 
-            candidates = TopK.Select(Count, pool, d => CodeDistance.Dot(weightCodes, MemoryMarshal.Cast<byte, sbyte>(_codes.AsSpan(d * Dimension, Dimension)), width));
+            var best = new TopK(pool);
+            var codes = MemoryMarshal.Cast<byte, sbyte>(_codes.AsSpan());
+            for (var d = 0; d < Count; d++)
+            {
+                best.Offer(d, CodeDistance.Dot(weightCodes, codes.Slice(d * Dimension, Dimension), width));
+            }
+
+            candidates = best.Result();
             estimate = d => TensorPrimitives.Dot(queryArray, Dequantize(d));
         }
 
@@ -160,6 +167,42 @@ public sealed class QuantizedIndex : IDisposable
 
         var vector = embedder.EncodeQueries([query], new EncodeOptions { Pooling = Pooling, Dimensions = Dimension });
         return Search(vector.Row(0), topK, rescoreMultiplier, embedder.Model.Simd);
+    }
+
+    // Every document's Hamming distance to the query's bits, as a score (its negation). Codes of whole 64-bit words
+    // (any dimension that is a multiple of 64) are compared word by word with the popcount instruction in one loop.
+    private (int Index, float Score)[] ScanBinary(byte[] bits, int pool, SimdWidth width)
+    {
+        var best = new TopK(pool);
+        if (BytesPerVector % 8 != 0 || BytesPerVector > 64 * 8)
+        {
+            for (var d = 0; d < Count; d++)
+            {
+                best.Offer(d, -CodeDistance.Hamming(bits, _codes.AsSpan(d * BytesPerVector, BytesPerVector), width));
+            }
+
+            return best.Result();
+        }
+
+        var query = MemoryMarshal.Cast<byte, ulong>(bits.AsSpan());
+        var words = MemoryMarshal.Cast<byte, ulong>(_codes.AsSpan());
+        var perVector = query.Length;
+        for (var d = 0; d < Count; d++)
+        {
+            var row = words.Slice(d * perVector, perVector);
+            var distance = 0;
+            for (var w = 0; w < perVector; w++)
+            {
+                distance += System.Numerics.BitOperations.PopCount(row[w] ^ query[w]);
+            }
+
+            if (-distance > best.Threshold)
+            {
+                best.Offer(d, -distance);
+            }
+        }
+
+        return best.Result();
     }
 
     // Document d's int8 codes as the values they stand for: the middle of each code's step.
