@@ -101,30 +101,13 @@ public sealed class EmbeddingIndex
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        // A min-heap of the best k so far: its root is the weakest hit kept.
-        var best = new PriorityQueue<int, (float Score, int Index)>(Comparer<(float Score, int Index)>.Create((a, b) =>
-            a.Score != b.Score ? a.Score.CompareTo(b.Score) : b.Index.CompareTo(a.Index)));
+        var best = new TopK(topK);
         for (var i = 0; i < Count; i++)
         {
-            var score = TensorPrimitives.Dot(query, _vectors.AsSpan(i * Dimension, Dimension));
-            if (best.Count < topK)
-            {
-                best.Enqueue(i, (score, i));
-            }
-            else if (best.TryPeek(out _, out var weakest) && (score > weakest.Score))
-            {
-                best.EnqueueDequeue(i, (score, i));
-            }
+            best.Add(i, TensorPrimitives.Dot(query, _vectors.AsSpan(i * Dimension, Dimension)));
         }
 
-        var hits = new SearchHit[best.Count];
-        for (var slot = hits.Length - 1; slot >= 0; slot--)
-        {
-            best.TryDequeue(out var index, out var key);
-            hits[slot] = new SearchHit(index, _texts[index], key.Score);
-        }
-
-        return hits;
+        return [.. best.Best().Select(hit => new SearchHit(hit.Index, _texts[hit.Index], hit.Score))];
     }
 
     /// <summary>Encodes <paramref name="query"/> as a retrieval query (with the model's instruction) and searches.</summary>

@@ -141,10 +141,10 @@ public sealed class QuantizedIndex : IDisposable
             var codes = MemoryMarshal.Cast<byte, sbyte>(_codes.AsSpan());
             for (var d = 0; d < Count; d++)
             {
-                best.Offer(d, CodeDistance.Dot(weightCodes, codes.Slice(d * Dimension, Dimension), width));
+                best.Add(d, CodeDistance.Dot(weightCodes, codes.Slice(d * Dimension, Dimension), width));
             }
 
-            candidates = best.Result();
+            candidates = best.Best();
             estimate = d => TensorPrimitives.Dot(queryArray, Dequantize(d));
         }
 
@@ -178,10 +178,10 @@ public sealed class QuantizedIndex : IDisposable
         {
             for (var d = 0; d < Count; d++)
             {
-                best.Offer(d, -CodeDistance.Hamming(bits, _codes.AsSpan(d * BytesPerVector, BytesPerVector), width));
+                best.Add(d, -CodeDistance.Hamming(bits, _codes.AsSpan(d * BytesPerVector, BytesPerVector), width));
             }
 
-            return best.Result();
+            return best.Best();
         }
 
         var query = MemoryMarshal.Cast<byte, ulong>(bits.AsSpan());
@@ -198,11 +198,11 @@ public sealed class QuantizedIndex : IDisposable
 
             if (-distance > best.Threshold)
             {
-                best.Offer(d, -distance);
+                best.Add(d, -distance);
             }
         }
 
-        return best.Result();
+        return best.Best();
     }
 
     // Document d's int8 codes as the values they stand for: the middle of each code's step.
