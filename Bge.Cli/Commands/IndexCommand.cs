@@ -56,17 +56,4 @@ internal static class IndexCommand
         });
         return new Command("index", "Build index files for bge search.") { build };
     }
-
-    /// <summary>Whether <paramref name="path"/> is an existing quantized index file (by its magic).</summary>
-    public static bool IsQuantized(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return false;
-        }
-
-        Span<byte> magic = stackalloc byte[8];
-        using var stream = File.OpenRead(path);
-        return stream.ReadAtLeast(magic, 8, throwOnEndOfStream: false) == 8 && magic.SequenceEqual("BGEQUANT"u8);
-    }
 }

@@ -43,7 +43,7 @@ internal static class SearchCommand
                 return 1;
             }
 
-            var quantized = parse.GetValue(indexFile) is { } path && IndexCommand.IsQuantized(path);
+            var quantized = parse.GetValue(indexFile) is { } path && QuantizedIndex.IsQuantizedIndexFile(path);
             usage = parse.GetValue(rescore) < 0 ? "--rescore-multiplier must be 0 or more"
                 : parse.GetValue(rescore) is not null && !quantized ? "--rescore-multiplier needs a quantized --index (bge index build --quantize)"
                 : quantized && parse.GetValue(hybridOptions.Vectors) is not null ? "--vectors searches in memory; a quantized --index holds dense codes"

@@ -43,15 +43,9 @@ public static class EmbeddingQuantizer
         var codes = new byte[embeddings.Rows * dimension];
         if (ranges is not null)
         {
-            var steps = new float[dimension];
-            for (var i = 0; i < dimension; i++)
-            {
-                steps[i] = (ranges.Max[i] - ranges.Min[i]) / 255f;
-            }
-
             for (var r = 0; r < embeddings.Rows; r++)
             {
-                Codes(embeddings.Row(r), ranges.Min, steps, codes.AsSpan(r * dimension, dimension), form == VectorQuantization.Int8);
+                Codes(embeddings.Row(r), ranges.Min, ranges.Steps, codes.AsSpan(r * dimension, dimension), form == VectorQuantization.Int8);
             }
         }
 

@@ -17,19 +17,24 @@ public static class Matryoshka
         var data = new float[embeddings.Rows * dimensions];
         for (var r = 0; r < embeddings.Rows; r++)
         {
-            var row = data.AsSpan(r * dimensions, dimensions);
-            embeddings.Row(r)[..dimensions].CopyTo(row);
-            if (normalize)
-            {
-                var norm = TensorPrimitives.Norm(row);
-                if (norm > 0)
-                {
-                    TensorPrimitives.Divide(row, norm, row);
-                }
-            }
+            Cut(embeddings.Row(r), data.AsSpan(r * dimensions, dimensions), normalize);
         }
 
         return new EmbeddingMatrix(data, embeddings.Rows, dimensions);
+    }
+
+    /// <summary>The first <c>destination.Length</c> values of <paramref name="vector"/> into <paramref name="destination"/>, L2-normalized when <paramref name="normalize"/> (a zero vector stays zero).</summary>
+    internal static void Cut(ReadOnlySpan<float> vector, Span<float> destination, bool normalize = true)
+    {
+        vector[..destination.Length].CopyTo(destination);
+        if (normalize)
+        {
+            var norm = TensorPrimitives.Norm(destination);
+            if (norm > 0)
+            {
+                TensorPrimitives.Divide(destination, norm, destination);
+            }
+        }
     }
 
     /// <summary>Throws unless 1 ≤ <paramref name="dimensions"/> ≤ <paramref name="available"/>.</summary>

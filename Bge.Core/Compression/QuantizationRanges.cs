@@ -26,6 +26,7 @@ public sealed class QuantizationRanges
         }
 
         (Min, Max) = (min, max);
+        Steps = [.. min.Select((low, i) => (max[i] - low) / 255f)];
     }
 
     /// <summary>The smallest value of each dimension.</summary>
@@ -33,6 +34,9 @@ public sealed class QuantizationRanges
 
     /// <summary>The largest value of each dimension.</summary>
     public float[] Max { get; }
+
+    /// <summary>Each dimension's step, (max − min) / 255 in float32, as numpy computes it.</summary>
+    internal float[] Steps { get; }
 
     /// <summary>Number of dimensions.</summary>
     public int Dimension => Min.Length;

@@ -55,12 +55,8 @@ public sealed class CompressedSearch : IDisposable
     /// <summary>The <paramref name="depth"/> best documents for a full-width normalized query, best first.</summary>
     public IReadOnlyList<int> Search(ReadOnlySpan<float> query, int depth)
     {
-        var cut = query[..Dimension].ToArray();
-        if (Dimension != query.Length)
-        {
-            var norm = System.Numerics.Tensors.TensorPrimitives.Norm(cut);
-            System.Numerics.Tensors.TensorPrimitives.Divide(cut, norm > 0 ? norm : 1, cut);
-        }
+        var cut = new float[Dimension];
+        Matryoshka.Cut(query, cut, normalize: Dimension != query.Length);
 
         var hits = _codes is not null ? _codes.Search(cut, depth, Setting.RescoreMultiplier) : _exact!.Search(cut, depth);
         return [.. hits.Select(h => h.Index)];

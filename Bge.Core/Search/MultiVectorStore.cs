@@ -80,23 +80,14 @@ internal sealed class MultiVectorStore(MultiVectorStorage storage)
         return MultiVector.MaxSim(query.Data.AsSpan(0, query.Count * query.Dimension), query.Count, passage, count, Dimension);
     }
 
-    // Symmetric per vector: scale = max |x| / 127, each value rounded to the nearest step.
+    // Symmetric per vector (SymmetricInt8), one scale each.
     private static (sbyte[] Values, float[] Scales) Quantize(MultiVector vectors)
     {
         var codes = new sbyte[vectors.Data.Length];
         var scales = new float[vectors.Count];
         for (var r = 0; r < vectors.Count; r++)
         {
-            var row = vectors.Row(r);
-            var scale = MathF.Abs(TensorPrimitives.MaxMagnitude(row)) / 127f;
-            scales[r] = scale;
-            if (scale > 0)
-            {
-                for (var i = 0; i < row.Length; i++)
-                {
-                    codes[(r * vectors.Dimension) + i] = (sbyte)Math.Clamp(MathF.Round(row[i] / scale), -127f, 127f);
-                }
-            }
+            scales[r] = Compression.SymmetricInt8.Quantize(vectors.Row(r), codes.AsSpan(r * vectors.Dimension, vectors.Dimension));
         }
 
         return (codes, scales);

@@ -16,14 +16,12 @@ namespace Bge.Core.Search;
 public sealed class QuantizedIndex : IDisposable
 {
     private readonly byte[] _codes;
-    private readonly float[] _steps;
     private readonly string[] _texts;
 
     internal QuantizedIndex(string model, PoolingMode pooling, VectorQuantization form, int dimension, QuantizationRanges? ranges, byte[] codes, RescoringVectors vectors, string[] texts)
     {
         (Model, Pooling, Form, Dimension, Ranges, _codes, Vectors, _texts) = (model, pooling, form, dimension, ranges, codes, vectors, texts);
         BytesPerVector = form == VectorQuantization.Binary ? (dimension + 7) / 8 : dimension;
-        _steps = ranges is null ? [] : [.. ranges.Min.Select((min, i) => (ranges.Max[i] - min) / 255f)];
     }
 
     /// <summary>The model that made the embeddings.</summary>
@@ -129,13 +127,9 @@ public sealed class QuantizedIndex : IDisposable
             // The query's dot product with a document's dequantized values, min + (code + 128) · step, is
             // Σ q·(min + 128·step) + Σ (q·step)·code: the second sum in integers, with q·step cut to int8.
             var weights = new float[Dimension];
-            TensorPrimitives.Multiply(query, _steps, weights);
-            var scale = TensorPrimitives.MaxMagnitude(weights) is var m && m != 0 ? MathF.Abs(m) / 127f : 1f;
+            TensorPrimitives.Multiply(query, Ranges!.Steps, weights);
             var weightCodes = new sbyte[Dimension];
-            for (var i = 0; i < Dimension; i++)
-            {
-                weightCodes[i] = (sbyte)MathF.Round(weights[i] / scale);
-            }
+            SymmetricInt8.Quantize(weights, weightCodes);
 
             var best = new TopK(pool);
             var codes = MemoryMarshal.Cast<byte, sbyte>(_codes.AsSpan());
@@ -211,7 +205,7 @@ public sealed class QuantizedIndex : IDisposable
         var values = new float[Dimension];
         for (var i = 0; i < Dimension; i++)
         {
-            values[i] = Ranges!.Min[i] + (((sbyte)_codes[(document * Dimension) + i] + 128.5f) * _steps[i]);
+            values[i] = Ranges!.Min[i] + (((sbyte)_codes[(document * Dimension) + i] + 128.5f) * Ranges.Steps[i]);
         }
 
         return values;
@@ -240,6 +234,9 @@ public sealed class QuantizedIndex : IDisposable
 
         return index;
     }
+
+    /// <summary>Whether <paramref name="path"/> is an existing file that begins as a quantized index does (its magic; nothing else is checked).</summary>
+    public static bool IsQuantizedIndexFile(string path) => QuantizedIndexFile.HasMagic(path);
 
     /// <summary>Releases the memory map.</summary>
     public void Dispose() => Vectors.Dispose();

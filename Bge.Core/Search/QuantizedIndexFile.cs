@@ -75,6 +75,18 @@ internal static class QuantizedIndexFile
         });
     }
 
+    public static bool HasMagic(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        Span<byte> magic = stackalloc byte[8];
+        using var stream = File.OpenRead(path);
+        return stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) == magic.Length && magic.SequenceEqual(Magic);
+    }
+
     private static int Padding(long position) => (int)((Alignment - (position % Alignment)) % Alignment);
 
     public static QuantizedIndex Read(string path)
