@@ -30,4 +30,13 @@ internal sealed class ConsoleProgress(string label) : IProgress<EncodeProgress>
             _lastDrawn = -1;
         }
     }
+
+    /// <summary>Progress of one part of a larger job: <paramref name="before"/> items done ahead of it, <paramref name="total"/> in all.</summary>
+    public static IProgress<EncodeProgress>? Part(IProgress<EncodeProgress>? whole, int before, int total) =>
+        whole is null ? null : new PartProgress(whole, before, total);
+
+    private sealed class PartProgress(IProgress<EncodeProgress> whole, int before, int total) : IProgress<EncodeProgress>
+    {
+        public void Report(EncodeProgress value) => whole.Report(new EncodeProgress(before + value.Done, total));
+    }
 }

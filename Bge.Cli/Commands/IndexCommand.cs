@@ -49,9 +49,17 @@ internal static class IndexCommand
 
             var width = parse.GetValue(dimensions) ?? embedder.Dimension;
             var ranges = parse.GetValue(calibration) is { } file ? Calibration.Read(file, width) : null;
-            using var index = QuantizedIndex.Build(embedder, documents, quantization, parse.GetValue(dimensions), ranges, progress);
-            index.Save(parse.GetValue(output)!);
-            Console.Error.WriteLine($"{parse.GetValue(output)}: {index.Count} documents, {parse.GetValue(quantize)} codes of {index.BytesPerVector} bytes resident, {index.Dimension} dimensions");
+            // Embedded and written a chunk at a time, so the float32 vectors of a large corpus are never all in memory.
+            using var writer = new QuantizedIndexWriter(parse.GetValue(output)!, embedder.Name, embedder.TrainedPooling, quantization, width, ranges);
+            const int chunk = 16384;
+            for (var first = 0; first < documents.Count; first += chunk)
+            {
+                var texts = documents.GetRange(first, Math.Min(chunk, documents.Count - first));
+                writer.Add(texts, embedder.EncodeCorpus(texts, new EncodeOptions { Dimensions = parse.GetValue(dimensions) }, ConsoleProgress.Part(progress, first, documents.Count)));
+            }
+
+            writer.Complete();
+            Console.Error.WriteLine($"{parse.GetValue(output)}: {writer.Count} documents, {parse.GetValue(quantize)} codes of {writer.BytesPerVector} bytes resident, {width} dimensions");
             return 0;
         });
         return new Command("index", "Build index files for bge search.") { build };

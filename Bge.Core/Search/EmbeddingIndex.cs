@@ -149,9 +149,15 @@ public sealed class EmbeddingIndex
         _vectors = vectors;
     }
 
-    private void Check(string text, ReadOnlySpan<float> vector, int row)
+    private static void Check(string text, ReadOnlySpan<float> vector, int row)
     {
         ArgumentNullException.ThrowIfNull(text);
+        CheckUnit(vector, row);
+    }
+
+    /// <summary>Refuses an embedding that is not finite and of unit length, naming its row.</summary>
+    internal static void CheckUnit(ReadOnlySpan<float> vector, int row)
+    {
         var norm = MathF.Sqrt(TensorPrimitives.Dot(vector, vector));
         if (!float.IsFinite(norm) || MathF.Abs(norm - 1) > 1e-3f)
         {

@@ -29,6 +29,15 @@ internal sealed class IndexFileReader : IDisposable
 
     public IndexFormatException Bad(string problem) => new(Path, problem);
 
+    /// <summary>Moves to <paramref name="position"/>, which the caller has checked lies within the file.</summary>
+    public void Seek(long position)
+    {
+        var length = _stream.Length;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, length);
+        _stream.Position = position;
+        Remaining = length - position;
+    }
+
     public byte[] Take(long count, string what)
     {
         if (count < 0 || count > Remaining)

@@ -15,10 +15,10 @@ namespace Bge.Core.Search;
 /// </summary>
 public sealed class QuantizedIndex : IDisposable
 {
-    private readonly byte[] _codes;
+    private readonly CodeRows _codes;
     private readonly string[] _texts;
 
-    internal QuantizedIndex(string model, PoolingMode pooling, VectorQuantization form, int dimension, QuantizationRanges? ranges, byte[] codes, RescoringVectors vectors, string[] texts)
+    internal QuantizedIndex(string model, PoolingMode pooling, VectorQuantization form, int dimension, QuantizationRanges? ranges, CodeRows codes, RescoringVectors vectors, string[] texts)
     {
         (Model, Pooling, Form, Dimension, Ranges, _codes, Vectors, _texts) = (model, pooling, form, dimension, ranges, codes, vectors, texts);
         BytesPerVector = form == VectorQuantization.Binary ? (dimension + 7) / 8 : dimension;
@@ -50,8 +50,6 @@ public sealed class QuantizedIndex : IDisposable
 
     internal RescoringVectors Vectors { get; }
 
-    internal ReadOnlySpan<byte> Codes => _codes;
-
     /// <summary>
     /// An index of normalized embeddings and their texts. Int8 codes take their ranges from <paramref name="ranges"/>,
     /// or from the embeddings themselves when null, as sentence-transformers does.
@@ -81,9 +79,21 @@ public sealed class QuantizedIndex : IDisposable
             ranges = null;
         }
 
+        for (var r = 0; r < embeddings.Rows; r++)
+        {
+            ArgumentNullException.ThrowIfNull(texts[r], nameof(texts));
+            EmbeddingIndex.CheckUnit(embeddings.Row(r), r);
+        }
+
         // Binary codes are kept unsigned (packbits as is): Hamming distance is the same either way.
         var quantized = EmbeddingQuantizer.Quantize(embeddings, form == VectorQuantization.Binary ? VectorQuantization.UBinary : form, ranges);
-        return new QuantizedIndex(model, pooling, form, embeddings.Columns, ranges, quantized.Data, new RescoringVectors((float[])embeddings.Data.Clone(), embeddings.Columns), [.. texts]);
+        var codes = new CodeRows(quantized.Rows, quantized.BytesPerRow);
+        for (var r = 0; r < quantized.Rows; r++)
+        {
+            quantized.Row(r).CopyTo(codes.Row(r));
+        }
+
+        return new QuantizedIndex(model, pooling, form, embeddings.Columns, ranges, codes, new RescoringVectors((float[])embeddings.Data.Clone(), embeddings.Columns), [.. texts]);
     }
 
     /// <summary>Embeds <paramref name="texts"/> as documents (cut to <paramref name="dimensions"/> when given) and indexes them.</summary>
@@ -120,7 +130,7 @@ public sealed class QuantizedIndex : IDisposable
             var bits = new byte[BytesPerVector];
             EmbeddingQuantizer.PackSigns(query, bits, signed: false);
             candidates = ScanBinary(bits, pool, width);
-            estimate = d => 1f - (2f * CodeDistance.Hamming(bits, _codes.AsSpan(d * BytesPerVector, BytesPerVector), width) / Dimension);
+            estimate = d => 1f - (2f * CodeDistance.Hamming(bits, _codes.Row(d), width) / Dimension);
         }
         else
         {
@@ -132,12 +142,14 @@ public sealed class QuantizedIndex : IDisposable
             SymmetricInt8.Quantize(weights, weightCodes);
 
             var best = new TopK(pool);
-            var codes = MemoryMarshal.Cast<byte, sbyte>(_codes.AsSpan());
-            for (var d = 0; d < Count; d++)
+            ForEachBlock((first, rows, block) =>
             {
-                best.Add(d, CodeDistance.Dot(weightCodes, codes.Slice(d * Dimension, Dimension), width));
-            }
-
+                var codes = MemoryMarshal.Cast<byte, sbyte>(block.AsSpan());
+                for (var r = 0; r < rows; r++)
+                {
+                    best.Add(first + r, CodeDistance.Dot(weightCodes, codes.Slice(r * Dimension, Dimension), width));
+                }
+            });
             candidates = best.Best();
             estimate = d => TensorPrimitives.Dot(queryArray, Dequantize(d));
         }
@@ -170,49 +182,103 @@ public sealed class QuantizedIndex : IDisposable
         var best = new TopK(pool);
         if (BytesPerVector % 8 != 0 || BytesPerVector > 64 * 8)
         {
-            for (var d = 0; d < Count; d++)
+            ForEachBlock((first, rows, block) =>
             {
-                best.Add(d, -CodeDistance.Hamming(bits, _codes.AsSpan(d * BytesPerVector, BytesPerVector), width));
-            }
-
+                for (var r = 0; r < rows; r++)
+                {
+                    best.Add(first + r, -CodeDistance.Hamming(bits, block.AsSpan(r * BytesPerVector, BytesPerVector), width));
+                }
+            });
             return best.Best();
         }
 
-        var query = MemoryMarshal.Cast<byte, ulong>(bits.AsSpan());
-        var words = MemoryMarshal.Cast<byte, ulong>(_codes.AsSpan());
-        var perVector = query.Length;
-        for (var d = 0; d < Count; d++)
+        ForEachBlock((first, rows, block) =>
         {
-            var row = words.Slice(d * perVector, perVector);
-            var distance = 0;
-            for (var w = 0; w < perVector; w++)
+            var query = MemoryMarshal.Cast<byte, ulong>(bits.AsSpan());
+            var words = MemoryMarshal.Cast<byte, ulong>(block.AsSpan());
+            var perVector = query.Length;
+            for (var r = 0; r < rows; r++)
             {
-                distance += System.Numerics.BitOperations.PopCount(row[w] ^ query[w]);
-            }
+                var row = words.Slice(r * perVector, perVector);
+                var distance = 0;
+                for (var w = 0; w < perVector; w++)
+                {
+                    distance += System.Numerics.BitOperations.PopCount(row[w] ^ query[w]);
+                }
 
-            if (-distance > best.Threshold)
-            {
-                best.Add(d, -distance);
+                if (-distance > best.Threshold)
+                {
+                    best.Add(first + r, -distance);
+                }
             }
+        });
+        return best.Best();
+    }
+
+    // Each block of codes with the index of its first row and its row count.
+    private void ForEachBlock(Action<int, int, byte[]> scan)
+    {
+        for (var b = 0; b < _codes.Blocks.Count; b++)
+        {
+            var block = _codes.Blocks[b];
+            scan(b * _codes.RowsPerBlock, block.Length / BytesPerVector, block);
+        }
+    }
+
+    /// <summary>
+    /// Exact search by the float32 dot product with every document's vector, read through the memory map: the answer
+    /// rescoring every document gives, at the cost of reading all the vectors (from the page cache or the disk).
+    /// </summary>
+    /// <exception cref="ArgumentException">The query has another dimension.</exception>
+    public IReadOnlyList<SearchHit> SearchExact(ReadOnlySpan<float> query, int topK)
+    {
+        if (query.Length != Dimension)
+        {
+            throw new ArgumentException($"the query has {query.Length} dimensions, the index {Dimension}", nameof(query));
         }
 
-        return best.Best();
+        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
+        var best = new TopK(topK);
+        for (var d = 0; d < Count; d++)
+        {
+            best.Add(d, TensorPrimitives.Dot(query, Vectors.Row(d)));
+        }
+
+        return [.. best.Best().Select(hit => new SearchHit(hit.Index, _texts[hit.Index], hit.Score))];
     }
 
     // Document d's int8 codes as the values they stand for: the middle of each code's step.
     private float[] Dequantize(int document)
     {
         var values = new float[Dimension];
+        var codes = _codes.Row(document);
         for (var i = 0; i < Dimension; i++)
         {
-            values[i] = Ranges!.Min[i] + (((sbyte)_codes[(document * Dimension) + i] + 128.5f) * Ranges.Steps[i]);
+            values[i] = Ranges!.Min[i] + (((sbyte)codes[i] + 128.5f) * Ranges.Steps[i]);
         }
 
         return values;
     }
 
     /// <summary>Writes the index to <paramref name="path"/>, replacing any file there only once the new one is whole.</summary>
-    public void Save(string path) => QuantizedIndexFile.Write(path, this);
+    public void Save(string path)
+    {
+        using var writer = new QuantizedIndexWriter(path, Model, Pooling, Form, Dimension, Ranges);
+        const int batch = 4096;
+        for (var first = 0; first < Count; first += batch)
+        {
+            var rows = Math.Min(batch, Count - first);
+            var vectors = new float[rows * Dimension];
+            for (var r = 0; r < rows; r++)
+            {
+                Vectors.Row(first + r).CopyTo(vectors.AsSpan(r * Dimension));
+            }
+
+            writer.Add(new ArraySegment<string>(_texts, first, rows), new EmbeddingMatrix(vectors, rows, Dimension));
+        }
+
+        writer.Complete();
+    }
 
     /// <summary>Opens an index file: codes and texts read and checked, the float32 vectors checked and memory-mapped.</summary>
     /// <exception cref="IndexFormatException">The file is not a quantized index, is from a newer format, or is truncated or corrupt.</exception>

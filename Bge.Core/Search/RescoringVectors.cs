@@ -13,6 +13,7 @@ internal sealed unsafe class RescoringVectors : IDisposable
     private readonly MemoryMappedViewAccessor? _view;
     private readonly float* _mapped;
     private readonly int _dimension;
+    private bool _disposed;
 
     public RescoringVectors(float[] vectors, int dimension) => (_array, _dimension) = (vectors, dimension);
 
@@ -39,6 +40,12 @@ internal sealed unsafe class RescoringVectors : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();

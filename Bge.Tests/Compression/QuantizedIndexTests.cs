@@ -47,7 +47,8 @@ public sealed class QuantizedIndexTests
         }
     }
 
-    private static EmbeddingMatrix UnitVectors(int rows, int dimension, int seed)
+    /// <summary>Random unit vectors, the same for the same seed.</summary>
+    internal static EmbeddingMatrix UnitVectors(int rows, int dimension, int seed)
     {
         var random = new Random(seed);
         var data = new float[rows * dimension];
@@ -128,15 +129,18 @@ public sealed class QuantizedIndexTests
             Assert.That(opened.Search(documents.Row(7), 1, 3)[0].Index, Is.EqualTo(7));
         }
 
+        // Version 2's parts: vectors from byte 64, then codes, then texts up to the trailer, whose offset is at byte 16.
         var bytes = File.ReadAllBytes(path);
-        foreach (var (offset, what) in new[] { (bytes.Length - 40, "vectors"), (bytes.Length / 2, null as string), (30, "header") })
+        var trailer = (int)BitConverter.ToInt64(bytes, 16);
+        var codesAt = 64 + (50 * 40 * 4);
+        foreach (var (offset, what) in new[] { (70, "vectors"), (codesAt + 1, "codes"), (trailer - 2, "text"), (trailer + 6, "header"), (bytes.Length - 1, "texts"), (17, "trailer") })
         {
             var copy = (byte[])bytes.Clone();
             copy[offset] ^= 0x10;
             var tampered = Path.Combine(_dir, $"t{offset}.bgeq");
             File.WriteAllBytes(tampered, copy);
             var error = Assert.Throws<IndexFormatException>(() => QuantizedIndex.Open(tampered).Dispose())!;
-            Assert.That(error.Message, Does.Contain(what ?? "").And.Contain(tampered), error.Message);
+            Assert.That(error.Message, Does.Contain(what).And.Contain(tampered), error.Message);
         }
 
         var truncated = Path.Combine(_dir, "short.bgeq");
