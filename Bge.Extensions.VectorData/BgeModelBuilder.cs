@@ -9,7 +9,7 @@ namespace Bge.Extensions.VectorData;
 /// Reads a record type's attributes or a <see cref="VectorStoreCollectionDefinition"/> into the abstractions' model
 /// and says what this store takes: data of any .NET type (kept as given), float32 vectors
 /// (<see cref="VectorTypes"/>) or inputs an embedding generator turns into them, the distance functions of
-/// <see cref="VectorScoring"/>, and a flat (exact) index only.
+/// <see cref="VectorScoring"/>, and flat indexes: exact, or quantized (sign bits scanned, the closest rescored).
 /// </summary>
 internal sealed class BgeModelBuilder() : CollectionModelBuilder(new CollectionModelBuildingOptions
 {
@@ -40,9 +40,10 @@ internal sealed class BgeModelBuilder() : CollectionModelBuilder(new CollectionM
         if (propertyModel is VectorPropertyModel vector)
         {
             _ = VectorScoringExtensions.Parse(vector.DistanceFunction, vector.ModelName);
-            if (vector.IndexKind is not (null or IndexKind.Flat))
+            if (vector.IndexKind is not (null or IndexKind.Flat or IndexKind.QuantizedFlat))
             {
-                throw new NotSupportedException($"vector property '{vector.ModelName}' asks for index kind '{vector.IndexKind}'; Bge's vector store searches exactly, a flat index ({IndexKind.Flat})");
+                throw new NotSupportedException($"vector property '{vector.ModelName}' asks for index kind '{vector.IndexKind}'; Bge's vector store scans every row: "
+                    + $"{IndexKind.Flat} (exact, the default) or {IndexKind.QuantizedFlat} (sign bits first, the closest rescored exactly)");
             }
         }
     }

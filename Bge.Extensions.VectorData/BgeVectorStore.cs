@@ -23,7 +23,11 @@ namespace Bge.Extensions.VectorData;
 /// property's <see cref="VectorStoreVectorAttribute.Dimensions"/> (<see cref="ArgumentException"/> otherwise).</para>
 /// <para>Distance functions: <see cref="DistanceFunction.CosineSimilarity"/> (the default),
 /// <see cref="DistanceFunction.DotProductSimilarity"/> and <see cref="DistanceFunction.EuclideanDistance"/>;
-/// index kinds: <see cref="IndexKind.Flat"/> (the default). Others are refused with a
+/// index kinds: <see cref="IndexKind.Flat"/> (the default: every row scored exactly) and
+/// <see cref="IndexKind.QuantizedFlat"/> (every row's sign bits compared with the query's by Hamming distance, as Bge's
+/// binary index does, and the closest <c>(Skip + top) × </c><see cref="RescoreMultiplier"/> rescored exactly with the
+/// property's distance function: many times faster to scan, for vectors whose direction carries their meaning, as
+/// embeddings' does; the float32 rows stay in memory for rescoring). Others are refused with a
 /// <see cref="NotSupportedException"/> naming them when the collection is made.</para>
 /// <para>Filters (<see cref="VectorSearchOptions{TRecord}.Filter"/> and filtered gets) are compiled over the stored key
 /// and data values: equality, comparisons, <c>&amp;&amp;</c>, <c>||</c>, <c>!</c>, <c>Contains</c> and any other .NET
@@ -49,6 +53,21 @@ public sealed class BgeVectorStore : VectorStore
     {
         _embeddingGenerator = embeddingGenerator;
     }
+
+    /// <summary>
+    /// For <see cref="IndexKind.QuantizedFlat"/> vectors: how many candidates per result the sign bits choose for exact
+    /// rescoring (4 by default; more finds more of the exact top at a little more cost).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set below 1.</exception>
+    public int RescoreMultiplier
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    } = 4;
 
     /// <inheritdoc />
     /// <exception cref="NotSupportedException">The record asks for a distance function or index kind this store does not have.</exception>
@@ -105,7 +124,7 @@ public sealed class BgeVectorStore : VectorStore
 
     /// <summary>Creates collection <paramref name="name"/> for <paramref name="layout"/>, unless it exists.</summary>
     internal void Create(string name, RecordLayout layout) =>
-        CheckSchema(name, _collections.GetOrAdd(name, _ => new CollectionRows(layout.Schema, [.. layout.VectorProperties.Select(p => p.Dimensions)])), layout);
+        CheckSchema(name, _collections.GetOrAdd(name, _ => new CollectionRows(layout.Schema, [.. layout.VectorProperties.Select((p, i) => (p.Dimensions, layout.Quantized[i]))])), layout);
 
     /// <summary>The rows of collection <paramref name="name"/>.</summary>
     /// <exception cref="VectorStoreException">The collection does not exist.</exception>

@@ -1,4 +1,5 @@
 using System.Linq.Expressions;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using Bge.Core.Search;
 using Microsoft.Extensions.AI;
@@ -201,13 +202,14 @@ public sealed class BgeVectorStoreCollection<TKey, TRecord> : VectorStoreCollect
         var column = _layout.Column(property);
         var scoring = _layout.Scorings[column];
         var query = RecordLayout.Checked(await SearchVector(searchValue, property, cancellationToken).ConfigureAwait(false), property, "the search input");
-        var queryNorm = System.Numerics.Tensors.TensorPrimitives.Norm(query);
+        var queryNorm = TensorPrimitives.Norm(query);
         var predicate = options.Filter is null ? null : FilterCompiler.Compile(options.Filter, _layout);
         var results = Read(rows =>
         {
             var vectors = rows.Vectors(column);
-            var best = new TopK(checked(options.Skip + top));
-            for (var slot = 0; slot < rows.Count; slot++)
+            var wanted = checked(options.Skip + top);
+            var best = new TopK(wanted);
+            foreach (var slot in vectors.SignBits ? Closest(rows, vectors, query, predicate, (int)Math.Min((long)wanted * _store.RescoreMultiplier, int.MaxValue)) : Enumerable.Range(0, rows.Count))
             {
                 if (!vectors.Has(slot) || (predicate is not null && !predicate(rows.Values(slot))))
                 {
@@ -240,6 +242,22 @@ public sealed class BgeVectorStoreCollection<TKey, TRecord> : VectorStoreCollect
             : serviceType == typeof(VectorStoreCollectionMetadata) ? _metadata
             : serviceType.IsInstanceOfType(this) ? this
             : null;
+    }
+
+    // The candidates of a quantized column: the rows whose sign bits are nearest the query's, filter applied first.
+    private static IEnumerable<int> Closest(CollectionRows rows, VectorColumn vectors, float[] query, Func<object?[], bool>? predicate, int count)
+    {
+        var signs = vectors.SignsOf(query);
+        var closest = new TopK(count);
+        for (var slot = 0; slot < rows.Count; slot++)
+        {
+            if (vectors.Has(slot) && (predicate is null || predicate(rows.Values(slot))))
+            {
+                closest.Add(slot, -TensorPrimitives.HammingBitDistance<ulong>(signs, vectors.Signs(slot)));
+            }
+        }
+
+        return closest.Best().Select(hit => hit.Index);
     }
 
     private static int Compare(object?[] a, object?[] b, List<(int Column, bool Ascending)> orderBy)

@@ -7,12 +7,12 @@ namespace Bge.Extensions.VectorData;
 /// (a class's or a dictionary's) reads them the same way. Readers share <see cref="Lock"/>, writers hold it alone;
 /// nothing awaits while holding it.
 /// </summary>
-internal sealed class CollectionRows(string schema, int[] dimensions)
+internal sealed class CollectionRows(string schema, (int Dimension, bool SignBits)[] columns)
 {
     private readonly Dictionary<object, int> _slots = [];
     private readonly List<object> _keys = [];
     private readonly List<object?[]> _values = [];
-    private readonly VectorColumn[] _vectors = [.. dimensions.Select(d => new VectorColumn(d))];
+    private readonly VectorColumn[] _vectors = [.. columns.Select(c => new VectorColumn(c.Dimension, c.SignBits))];
 
     public string Schema { get; } = schema;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.VectorData;
 using Microsoft.Extensions.VectorData.ProviderServices;
 
 namespace Bge.Extensions.VectorData;
@@ -19,6 +20,7 @@ internal sealed class RecordLayout
         ValueProperties = [model.KeyProperty, .. model.DataProperties.OrderBy(p => p.ModelName, StringComparer.Ordinal)];
         VectorProperties = [.. model.VectorProperties.OrderBy(p => p.ModelName, StringComparer.Ordinal)];
         Scorings = [.. VectorProperties.Select(p => VectorScoringExtensions.Parse(p.DistanceFunction, p.ModelName))];
+        Quantized = [.. VectorProperties.Select(p => p.IndexKind == IndexKind.QuantizedFlat)];
         for (var i = 0; i < ValueProperties.Length; i++)
         {
             _columns[ValueProperties[i].ModelName] = i;
@@ -32,7 +34,7 @@ internal sealed class RecordLayout
         // A vector's stored form is float32 rows whatever the property's type, so a string property embedded by a
         // generator and a float property of the same dimension and scoring share a schema.
         Schema = string.Join("; ", ValueProperties.Select(p => $"{p.ModelName}: {(p is KeyPropertyModel ? "key" : "data")} {p.Type}")
-            .Concat(VectorProperties.Select((p, i) => $"{p.ModelName}: vector {p.Dimensions} {Scorings[i]}")));
+            .Concat(VectorProperties.Select((p, i) => $"{p.ModelName}: vector {p.Dimensions} {Scorings[i]}{(Quantized[i] ? " QuantizedFlat" : "")}")));
     }
 
     public CollectionModel Model { get; }
@@ -42,6 +44,9 @@ internal sealed class RecordLayout
     public VectorPropertyModel[] VectorProperties { get; }
 
     public VectorScoring[] Scorings { get; }
+
+    /// <summary>Per vector column, whether it is searched through its sign bits first (<see cref="IndexKind.QuantizedFlat"/>).</summary>
+    public bool[] Quantized { get; }
 
     public string Schema { get; }
 

@@ -70,9 +70,18 @@ public static class EmbeddingQuantizer
         }
     }
 
-    // numpy's packbits(x > 0): bit 7 of byte 0 is dimension 0; the last byte zero-padded; "binary" subtracts 128.
-    internal static void PackSigns(ReadOnlySpan<float> row, Span<byte> packed, bool signed)
+    /// <summary>
+    /// One embedding's sign bits as numpy's <c>packbits(x &gt; 0)</c> lays them out: bit 7 of byte 0 is dimension 0,
+    /// the last byte zero-padded; <paramref name="signed"/> subtracts 128 from each byte, as the "binary" form does.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="packed"/> is not (dimensions + 7) / 8 bytes long.</exception>
+    public static void PackSigns(ReadOnlySpan<float> row, Span<byte> packed, bool signed)
     {
+        if (packed.Length != (row.Length + 7) / 8)
+        {
+            throw new ArgumentException($"{row.Length} dimensions pack into {(row.Length + 7) / 8} bytes, not {packed.Length}", nameof(packed));
+        }
+
         packed.Clear();
         for (var i = 0; i < row.Length; i++)
         {

@@ -171,7 +171,68 @@ public sealed class VectorStoreSearchTests
         var error = Assert.Throws<NotSupportedException>(() => store.GetCollection<string, Passage>("p", Scored(distanceFunction)));
         Assert.That(error!.Message, Does.Contain($"'{distanceFunction}'").And.Contain("CosineSimilarity"));
         var approximate = new VectorStoreCollectionDefinition { Properties = [new VectorStoreVectorProperty("Embedding", typeof(ReadOnlyMemory<float>), 384) { IndexKind = IndexKind.Hnsw }] };
-        Assert.That(Assert.Throws<NotSupportedException>(() => store.GetCollection<string, Passage>("p", approximate))!.Message, Does.Contain("'Hnsw'"));
+        Assert.That(Assert.Throws<NotSupportedException>(() => store.GetCollection<string, Passage>("p", approximate))!.Message, Does.Contain("'Hnsw'").And.Contain("QuantizedFlat"));
+    }
+
+    private static VectorStoreCollectionDefinition QuantizedFlat(int dimensions = 384) => new()
+    {
+        Properties =
+        [
+            new VectorStoreKeyProperty("Id", typeof(string)),
+            new VectorStoreDataProperty("Topic", typeof(string)),
+            new VectorStoreVectorProperty("Embedding", typeof(ReadOnlyMemory<float>), dimensions) { IndexKind = IndexKind.QuantizedFlat },
+        ],
+    };
+
+    [Test]
+    public async Task QuantizedFlatWithEveryRowACandidateIsTheExactSearch()
+    {
+        using var store = new BgeVectorStore { RescoreMultiplier = 10 };
+        var exact = await Passages.CollectionAsync(store, "exact");
+        var quantized = store.GetCollection<string, Passage>("quantized", QuantizedFlat());
+        await quantized.EnsureCollectionExistsAsync();
+        await quantized.UpsertAsync(Passages.Embedded());
+        // A delete moves the last row into the gap, sign bits included.
+        await exact.DeleteAsync("coffee");
+        await quantized.DeleteAsync("coffee");
+        foreach (var text in new[] { Query, "ocean tides and the moon", "running a long race" })
+        {
+            var query = QueryVector(text);
+            foreach (var options in new VectorSearchOptions<Passage>[] { new(), new() { Skip = 1 }, new() { Filter = r => r.Topic == "science" }, new() { ScoreThreshold = 0.3 } })
+            {
+                var expected = await exact.SearchAsync(query, top: 3, options).Select(h => (h.Record.Id, h.Score)).ToListAsync();
+                Assert.That(await quantized.SearchAsync(query, top: 3, options).Select(h => (h.Record.Id, h.Score)).ToListAsync(), Is.EqualTo(expected), text);
+            }
+        }
+
+        var flatView = store.GetCollection<string, Passage>("quantized");
+        Assert.That(Assert.ThrowsAsync<InvalidOperationException>(() => flatView.GetAsync("bread"))!.Message, Does.Contain("QuantizedFlat"));
+    }
+
+    [Test]
+    public async Task QuantizedFlatRescoresTheRowsWhoseSignBitsAreNearest()
+    {
+        // One candidate per result: the results are the rows nearest by Hamming distance, worked out here with the
+        // quantizer and the reference distance, then ordered by their exact scores.
+        var vectors = Bge.Tests.Compression.QuantizedIndexTests.UnitVectors(400, 64, 21);
+        var queries = Bge.Tests.Compression.QuantizedIndexTests.UnitVectors(5, 64, 22);
+        var codes = Bge.Core.Compression.EmbeddingQuantizer.Quantize(vectors, Bge.Core.Compression.VectorQuantization.UBinary);
+        using var store = new BgeVectorStore { RescoreMultiplier = 1 };
+        var collection = store.GetCollection<string, Passage>("random", QuantizedFlat(64));
+        await collection.EnsureCollectionExistsAsync();
+        await collection.UpsertAsync(Enumerable.Range(0, 400).Select(i => new Passage { Id = $"{i}", Embedding = vectors.RowArray(i) }));
+        for (var q = 0; q < queries.Rows; q++)
+        {
+            var bits = Bge.Core.Compression.EmbeddingQuantizer.Quantize(new EmbeddingMatrix(queries.RowArray(q), 1, 64), Bge.Core.Compression.VectorQuantization.UBinary).Row(0).ToArray();
+            var expected = Enumerable.Range(0, 400).OrderBy(d => Bge.Core.Kernels.CodeDistance.ReferenceHamming(bits, codes.Row(d))).ThenBy(d => d).Take(8)
+                .Select(d => (Id: $"{d}", Score: TensorPrimitives.Dot(queries.Row(q), vectors.Row(d)) / (TensorPrimitives.Norm(queries.Row(q)) * TensorPrimitives.Norm(vectors.Row(d)))))
+                .OrderByDescending(x => x.Score).ThenBy(x => int.Parse(x.Id, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var hits = await collection.SearchAsync(queries.RowArray(q), top: 8).ToListAsync();
+            Assert.That(hits.Select(h => h.Record.Id), Is.EqualTo(expected.Select(e => e.Id)), $"query {q}");
+            Assert.That(hits.Select(h => h.Score!.Value), Is.EqualTo(expected.Select(e => (double)e.Score)).Within(1e-6));
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new BgeVectorStore { RescoreMultiplier = 0 });
     }
 
     [Test]
