@@ -11,8 +11,17 @@ internal static class Calibration
     /// <summary>The per-dimension ranges of the file's embeddings, each of which must have <paramref name="dimension"/> values.</summary>
     /// <exception cref="InvalidDataException">A line is not an array of numbers, or the file holds none.</exception>
     /// <exception cref="ArgumentException">An embedding has another dimension.</exception>
-    public static QuantizationRanges Read(string path, int dimension)
+    public static QuantizationRanges Read(string path, int dimension) => QuantizationRanges.From(ReadEmbeddings(path, dimension));
+
+    /// <summary>
+    /// The file's embeddings, each of which must have <paramref name="dimension"/> values, or when that is null as many
+    /// as the first (<c>bge serve</c> reads them before its model is loaded, which checks their width).
+    /// </summary>
+    /// <exception cref="InvalidDataException">A line is not an array of numbers, or the file holds none.</exception>
+    /// <exception cref="ArgumentException">An embedding has another dimension.</exception>
+    public static EmbeddingMatrix ReadEmbeddings(string path, int? dimension = null)
     {
+        var given = dimension is not null;
         var values = new List<float>();
         var rows = 0;
         var number = 0;
@@ -39,15 +48,20 @@ internal static class Calibration
                 throw new InvalidDataException($"{path}:{number.ToString(CultureInfo.InvariantCulture)}: not an array of finite numbers");
             }
 
-            if (row.Length != dimension)
+            if (dimension is null)
             {
-                throw new ArgumentException($"{path}:{number.ToString(CultureInfo.InvariantCulture)}: a calibration embedding of {row.Length} dimensions; these embeddings have {dimension} (make the calibration file with the same model and --dimensions)");
+                dimension = row.Length;
+            }
+            else if (row.Length != dimension)
+            {
+                var expected = given ? $"these embeddings have {dimension} (make the calibration file with the same model and --dimensions)" : $"the first has {dimension}";
+                throw new ArgumentException($"{path}:{number.ToString(CultureInfo.InvariantCulture)}: a calibration embedding of {row.Length} dimensions; {expected}");
             }
 
             values.AddRange(row);
             rows++;
         }
 
-        return rows > 0 ? QuantizationRanges.From(new EmbeddingMatrix([.. values], rows, dimension)) : throw new InvalidDataException($"{path}: no calibration embeddings");
+        return rows > 0 ? new EmbeddingMatrix([.. values], rows, dimension!.Value) : throw new InvalidDataException($"{path}: no calibration embeddings");
     }
 }

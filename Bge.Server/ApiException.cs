@@ -34,7 +34,10 @@ internal sealed class ApiException(int status, string message, string? param = n
 
     public static ApiException Invalid(string message, string? param = null) => new(422, message, param, "invalid_value");
 
-    /// <summary>An input longer than the model takes, without truncation asked: 422 naming its token count and the limit.</summary>
-    public static ApiException TooLong(string subject, string field, int tokens, int max) =>
-        Invalid($"{subject} has {tokens} tokens; the model takes at most {max}. Ask for truncation ('truncate': true, or start the server with --auto-truncate)", field);
+    /// <summary>How TEI's and OpenAI's requests ask for truncation.</summary>
+    public const string TruncationAdvice = "'truncate': true, or start the server with --auto-truncate";
+
+    /// <summary>An input longer than the model takes, without truncation asked: 422 naming its token count and the limit, and how the route asks for truncation.</summary>
+    public static ApiException TooLong(string subject, string field, int tokens, int max, string advice = TruncationAdvice) =>
+        Invalid($"{subject} has {tokens} tokens; the model takes at most {max}. Ask for truncation ({advice})", field);
 }

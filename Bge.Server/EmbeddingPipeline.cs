@@ -5,7 +5,17 @@ using Bge.Tokenizer;
 namespace Bge.Server;
 
 /// <summary>What one embedding request asks beyond its inputs.</summary>
-internal sealed record EmbedSettings(bool Truncate, bool TruncateLeft, bool Query, bool Normalize, int? Dimensions);
+internal sealed record EmbedSettings(bool Truncate, bool TruncateLeft, bool Query, bool Normalize, int? Dimensions)
+{
+    /// <summary>The field that asked for <see cref="Dimensions"/>, named when it is out of range.</summary>
+    public string DimensionsField { get; init; } = "dimensions";
+
+    /// <summary>How the route's request asks for truncation, told with the refusal of an input too long.</summary>
+    public string TruncationAdvice { get; init; } = ApiException.TruncationAdvice;
+
+    /// <summary>Whether a lone input is named with its index too, for a route whose inputs are always an array.</summary>
+    public bool IndexEveryInput { get; init; }
+}
 
 /// <summary>
 /// The path every embedding route shares: check the settings, tokenize the inputs, admit and queue them
@@ -13,9 +23,12 @@ internal sealed record EmbedSettings(bool Truncate, bool TruncateLeft, bool Quer
 /// does, so that the vectors are the library's bits. Lexical weights (/embed_sparse) and ColBERT vectors
 /// (/embed_colbert) come from the same passes.
 /// </summary>
-internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<EmbedderRow> scheduler, Admission admission)
+internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<EmbedderRow> scheduler, Admission admission, CalibrationRanges? calibration)
 {
     public Embedder Embedder => embedder;
+
+    /// <summary>The ranges int8 and uint8 answers are quantized against; null when the server was started without calibration embeddings.</summary>
+    public CalibrationRanges? Calibration => calibration;
 
     /// <summary>Tokens one input may hold: the tokenizer's and the position table's limit.</summary>
     public int MaxInputLength { get; } = embedder.MaxLength;
@@ -25,7 +38,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<Embedd
     {
         if (settings.Dimensions is { } d && (d < 1 || d > embedder.Dimension))
         {
-            throw ApiException.Invalid($"'dimensions' is {d}; this model gives 1 to {embedder.Dimension}", "dimensions");
+            throw ApiException.Invalid($"'{settings.DimensionsField}' is {d}; this model gives 1 to {embedder.Dimension}", settings.DimensionsField);
         }
 
         var computed = await Run(inputs, settings, EncoderOutputs.Dense, field, aborted).ConfigureAwait(false);
@@ -73,7 +86,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<Embedd
 
         // Only ColBERT is an output a pass computes on request; dense and sparse rows come with every pass.
         var asks = output & EncoderOutputs.ColBert;
-        return admission.Run(inputs.Count, field, i => Tokenize(inputs[i], settings, inputs.Count == 1 ? field : $"{field}[{i}]"), scheduler, asks, aborted);
+        return admission.Run(inputs.Count, field, i => Tokenize(inputs[i], settings, inputs.Count == 1 && !settings.IndexEveryInput ? field : $"{field}[{i}]"), scheduler, asks, aborted);
     }
 
     /// <summary>One input as tokens: a text tokenized (with the query instruction when asked), ids checked against the vocabulary; too long is truncated when allowed, else refused naming the count.</summary>
@@ -98,7 +111,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<Embedd
 
             if (ids.Length > max && !settings.Truncate)
             {
-                throw ApiException.TooLong($"'{field}'", field, ids.Length, max);
+                throw ApiException.TooLong($"'{field}'", field, ids.Length, max, settings.TruncationAdvice);
             }
 
             var kept = ids.Length <= max ? ids : settings.TruncateLeft ? ids[^max..] : ids[..max];
@@ -125,7 +138,7 @@ internal sealed class EmbeddingPipeline(Embedder embedder, BatchScheduler<Embedd
         if (!settings.Truncate)
         {
             // Counted only to say how long it is; a truncated request never tokenizes past the limit.
-            throw ApiException.TooLong($"'{field}'", field, embedder.Tokenizer.Encode(text, int.MaxValue).Length, max);
+            throw ApiException.TooLong($"'{field}'", field, embedder.Tokenizer.Encode(text, int.MaxValue).Length, max, settings.TruncationAdvice);
         }
 
         return settings.TruncateLeft ? embedder.Tokenizer.Encode(text, max, TruncationSide.Left) : encoding;

@@ -12,7 +12,8 @@ namespace Bge.Server;
 
 /// <summary>
 /// <c>bge serve</c>: an HTTP server that embeds text with an <see cref="Embedder"/>, speaking OpenAI's embeddings
-/// API (<c>POST /v1/embeddings</c>) and Hugging Face TEI's (<c>/embed</c>, <c>/embed_sparse</c> for bge-m3's lexical
+/// API (<c>POST /v1/embeddings</c>), Cohere's Embed API v2 (<c>POST /v2/embed</c>, with its int8 and binary embedding
+/// types) and Hugging Face TEI's (<c>/embed</c>, <c>/embed_sparse</c> for bge-m3's lexical
 /// weights, <c>/similarity</c>, <c>/tokenize</c>, <c>/info</c>), with <c>/embed_colbert</c> beside them for bge-m3's
 /// ColBERT vectors, and ranks passages with a cross-encoder <see cref="Reranker"/> (TEI's <c>POST /rerank</c>,
 /// Cohere's and Jina's <c>POST /v1/rerank</c>), either model or both; with <c>/health</c> (liveness),
@@ -141,9 +142,10 @@ public sealed class EmbeddingServer : IAsyncDisposable
     private (EmbeddingPipeline, IScheduler) LoadEmbedder(Func<Embedder> load)
     {
         var embedder = load();
+        var calibration = _options.Calibration is { } embeddings ? new CalibrationRanges(embeddings, embedder) : null;
         embedder.Encode("warm up");
         var scheduler = new BatchScheduler<EmbedderRow>(Computations.Embeddings(embedder), _options.MaxBatchTokens, _metrics, "embedder");
-        return (new EmbeddingPipeline(embedder, scheduler, Admission), scheduler);
+        return (new EmbeddingPipeline(embedder, scheduler, Admission, calibration), scheduler);
     }
 
     private (RerankPipeline, IScheduler) LoadReranker(Func<Reranker> load)

@@ -10,8 +10,8 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Bge.Server;
 
-/// <summary>The routes: OpenAI's embeddings, TEI's embed, embed_sparse, similarity, tokenize, rerank and info, bge-m3's ColBERT vectors (embed_colbert), Cohere's and Jina's rerank, and the open health routes.</summary>
-internal static class Routes
+/// <summary>The routes: OpenAI's embeddings, Cohere's embed, TEI's embed, embed_sparse, similarity, tokenize, rerank and info, bge-m3's ColBERT vectors (embed_colbert), Cohere's and Jina's rerank, and the open health routes.</summary>
+internal static partial class Routes
 {
     private static readonly string Version = typeof(Routes).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
 
@@ -19,6 +19,7 @@ internal static class Routes
     {
         app.MapPost("/v1/embeddings", context => Handle(context, server, openAi: true, OpenAiEmbeddings));
         app.MapPost("/embeddings", context => Handle(context, server, openAi: true, OpenAiEmbeddings));
+        app.MapPost("/v2/embed", context => Handle(context, server, openAi: true, CohereEmbed));
         app.MapPost("/embed", context => Handle(context, server, openAi: false, TeiEmbed));
         app.MapPost("/embed_sparse", context => Handle(context, server, openAi: false, TeiEmbedSparse));
         app.MapPost("/embed_colbert", context => Handle(context, server, openAi: false, EmbedColBert));
@@ -234,8 +235,7 @@ internal static class Routes
                 w.WriteNumber("index", i);
                 if (format == "base64")
                 {
-                    // Little-endian float32, as OpenAI sends it.
-                    w.WriteBase64String("embedding", MemoryMarshal.AsBytes(LittleEndian(embedded.Rows[i]).AsSpan()));
+                    w.WriteBase64String("embedding", LittleEndianBytes(embedded.Rows[i]));
                 }
                 else
                 {
@@ -255,6 +255,9 @@ internal static class Routes
             w.WriteEndObject();
         }).ConfigureAwait(false);
     }
+
+    // A vector as base64 formats send it, OpenAI's and Cohere's: its little-endian float32 bytes.
+    private static ReadOnlySpan<byte> LittleEndianBytes(float[] vector) => MemoryMarshal.AsBytes(LittleEndian(vector).AsSpan());
 
     private static float[] LittleEndian(float[] vector)
     {

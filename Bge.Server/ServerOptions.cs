@@ -1,3 +1,5 @@
+using Bge.Core;
+
 namespace Bge.Server;
 
 /// <summary>How <see cref="EmbeddingServer"/> listens, batches and limits (the flags of <c>bge serve</c>).</summary>
@@ -30,8 +32,18 @@ public sealed record ServerOptions
     /// <summary>The model name reported by <c>/info</c> and in OpenAI responses; the model directory's name when null.</summary>
     public string? ModelId { get; init; }
 
+    /// <summary>
+    /// Calibration embeddings for the int8 and uint8 types of Cohere's <c>POST /v2/embed</c> (<c>bge serve --calibration
+    /// FILE</c>): embeddings of the served model at its full width, as it gives them (normalized), whose per-dimension
+    /// [min, max] set the 256 steps as sentence-transformers' <c>quantize_embeddings(…, calibration_embeddings=…)</c>
+    /// takes them. For a request's <c>output_dimension</c> they are cut and re-normalized as its vectors are before their
+    /// ranges are taken. Null (the default): int8 and uint8 are refused; float, base64 and the binary types need none.
+    /// Embeddings of another width stop the embedding model from loading, naming both widths.
+    /// </summary>
+    public EmbeddingMatrix? Calibration { get; init; }
+
     /// <summary>Checks every limit, naming the first that is out of range.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A limit is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is out of range, or <see cref="Calibration"/> holds no embedding.</exception>
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Port, 0, nameof(Port));
@@ -40,5 +52,9 @@ public sealed record ServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxClientBatchSize, 1, nameof(MaxClientBatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
         ArgumentOutOfRangeException.ThrowIfLessThan(PayloadLimit, 1, nameof(PayloadLimit));
+        if (Calibration is { Rows: 0 })
+        {
+            throw new ArgumentOutOfRangeException(nameof(Calibration), "the calibration embeddings hold no embedding");
+        }
     }
 }

@@ -30,12 +30,27 @@ internal static class ServeCommand
         var autoTruncate = Flag("--auto-truncate", "AUTO_TRUNCATE", false, "Truncate inputs longer than the model takes instead of refusing them with 422.");
         var apiKey = Flag<string?>("--api-key", "API_KEY", null, "Require 'Authorization: Bearer <key>' on every route but /health, /ready and /metrics.");
         var payloadLimit = Flag("--payload-limit", "PAYLOAD_LIMIT", defaults.PayloadLimit, "Request body bytes at most (more: 413).");
-        var command = new Command("serve", "Serve embeddings over HTTP: OpenAI's /v1/embeddings and TEI's /embed, /similarity, /tokenize, /info; with --reranker, TEI's /rerank and Cohere's /v1/rerank; /health, /ready, /metrics.")
+        var calibration = Flag<string?>(
+            "--calibration",
+            "BGE_CALIBRATION",
+            null,
+            "Calibration embeddings for /v2/embed's int8 and uint8 types: this model's embeddings at its full width, one JSON array per line as bge embed writes them; "
+                + "their per-dimension [min, max] set the steps (cut and re-normalized for a request's output_dimension). Without it int8 and uint8 are refused.");
+        var command = new Command("serve", "Serve embeddings over HTTP: OpenAI's /v1/embeddings, Cohere's /v2/embed and TEI's /embed, /similarity, /tokenize, /info; with --reranker, TEI's /rerank and Cohere's /v1/rerank; /health, /ready, /metrics.")
         {
-            model, reranker, precision, host, port, maxBatchTokens, maxClientBatch, maxConcurrent, autoTruncate, apiKey, payloadLimit,
+            model, reranker, precision, host, port, maxBatchTokens, maxClientBatch, maxConcurrent, autoTruncate, apiKey, payloadLimit, calibration,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var name = parse.GetValue(model);
+            var rerankerName = parse.GetValue(reranker);
+            var calibrationFile = parse.GetValue(calibration);
+            if (calibrationFile is not null && name is null && rerankerName is not null)
+            {
+                await Console.Error.WriteLineAsync("bge serve: --calibration needs an embedding model (--model): it sets /v2/embed's int8 and uint8 steps");
+                return 1;
+            }
+
             var options = new ServerOptions
             {
                 Host = parse.GetValue(host)!,
@@ -46,10 +61,9 @@ internal static class ServeCommand
                 AutoTruncate = parse.GetValue(autoTruncate),
                 ApiKey = parse.GetValue(apiKey),
                 PayloadLimit = parse.GetValue(payloadLimit),
+                Calibration = calibrationFile is null ? null : Calibration.ReadEmbeddings(calibrationFile),
             };
             var embedderOptions = new EmbedderOptions { Precision = CommonOptions.ParsePrecision(parse.GetValue(precision)) };
-            var name = parse.GetValue(model);
-            var rerankerName = parse.GetValue(reranker);
             Func<Embedder>? loadEmbedder = name is null && rerankerName is not null ? null : () => Embedder.Load(ModelResolver.Create().Resolve(name), embedderOptions);
             Func<Reranker>? loadReranker = rerankerName is null ? null : () => Reranker.Load(ModelResolver.Create().Resolve(rerankerName), embedderOptions);
             var models = loadEmbedder is null ? "the reranker" : loadReranker is null ? "the model" : "the models";

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Bge.Core.Compression;
 using Bge.Tests.Core;
 
 namespace Bge.Tests.Cli;
@@ -103,6 +104,55 @@ public sealed class ServeCommandTests
                 using var embed = await http.PostAsync("/embed", Bge.Tests.Server.ServerTests.Json(new { inputs = "x" }));
                 Assert.That((int)embed.StatusCode, Is.EqualTo(404));
             });
+
+    /// <summary><c>--calibration FILE</c> (as <c>bge embed</c> writes embeddings) sets the ranges of /v2/embed's int8 answers.</summary>
+    [Test]
+    public async Task TheCalibrationFileSetsTheInt8RangesOfCoheresEmbed()
+    {
+        var directory = Directory.CreateTempSubdirectory("bge-serve-calibration-").FullName;
+        try
+        {
+            var embedder = Bge.Core.Embedder.Load(TestPaths.Arctic);
+            var calibration = embedder.EncodeCorpus(Bge.Tests.Server.ServerTests.StsSentences(16));
+            var file = Path.Combine(directory, "calibration.jsonl");
+            File.WriteAllLines(file, Enumerable.Range(0, calibration.Rows).Select(i => JsonSerializer.Serialize(calibration.RowArray(i))));
+            string[] texts = ["a cat on a mat", "stocks fell sharply"];
+            await WhileServing(["--model", TestPaths.Arctic, "--port", "0", "--calibration", file], [], async http =>
+            {
+                using var response = await http.PostAsync("/v2/embed", Bge.Tests.Server.ServerTests.Json(new { texts, input_type = "search_document", embedding_types = new[] { "int8" } }));
+                var body = await response.Content.ReadAsStringAsync();
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+                var served = JsonDocument.Parse(body).RootElement.GetProperty("embeddings").GetProperty("int8").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+                var expected = EmbeddingQuantizer.Quantize(embedder.EncodeCorpus(texts), VectorQuantization.Int8, QuantizationRanges.From(calibration));
+                Assert.That(served, Has.Length.EqualTo(texts.Length));
+                for (var i = 0; i < texts.Length; i++)
+                {
+                    Assert.That(served[i], Is.EqualTo(expected.RowValues(i)));
+                }
+            });
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
+    public void ACalibrationFileOfAnotherWidthStopsTheServerNamingBothWidths()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(file, ["[0.5, -0.5, 0.25, 0]", "[0.1, 0.2, 0.3, 0.4]"]);
+            Assert.That(Refused(["--model", TestPaths.Arctic, "--port", "0", "--calibration", file], []), Does.Contain("have 4 dimensions").And.Contain("gives 384"));
+            File.WriteAllLines(file, ["[0.5, -0.5, 0.25, 0]", "[0.1, 0.2]"]);
+            Assert.That(Refused(["--model", TestPaths.Arctic, "--port", "0", "--calibration", file], []), Does.Contain(":2: a calibration embedding of 2 dimensions; the first has 4"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 
     [Test]
     public void AnEmbeddingModelGivenAsTheRerankerStopsTheServerNamingWhy()

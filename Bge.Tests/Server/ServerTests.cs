@@ -19,7 +19,7 @@ namespace Bge.Tests.Server;
 [NonParallelizable]
 public sealed class ServerTests
 {
-    private static readonly string[] Texts = ["I love machine learning and nlp", "embedding", "A man is playing a guitar.", "Ünïcödé, punctuation — and CAPITALS!"];
+    internal static readonly string[] Texts = ["I love machine learning and nlp", "embedding", "A man is playing a guitar.", "Ünïcödé, punctuation — and CAPITALS!"];
 
     private Embedder _embedder = null!;
     private EmbeddingServer _server = null!;
@@ -230,11 +230,11 @@ public sealed class ServerTests
     [TestCase("/similarity", "{\"inputs\": \"a\"}", 400, "source_sentence")]
     public Task BadRequestsGetJsonErrorsNamingTheField(string route, string body, int status, string message) => AssertRefused(_http, route, body, status, message);
 
-    /// <summary>Posts a raw JSON body and expects a refusal with this status whose message (in the route's error shape: OpenAI's under /v1/) contains <paramref name="message"/>.</summary>
+    /// <summary>Posts a raw JSON body and expects a refusal with this status whose message (in the route's error shape: OpenAI's under /v1/ and /v2/) contains <paramref name="message"/>.</summary>
     internal static async Task AssertRefused(HttpClient http, string route, string body, int status, string message)
     {
         using var response = await http.PostAsync(route, new StringContent(body, Encoding.UTF8, "application/json"));
-        var (code, error) = await ReadError(response, openAi: route.StartsWith("/v1/", StringComparison.Ordinal));
+        var (code, error) = await ReadError(response, openAi: route.StartsWith("/v1/", StringComparison.Ordinal) || route.StartsWith("/v2/", StringComparison.Ordinal));
         Assert.That(code, Is.EqualTo(status), error);
         Assert.That(error, Does.Contain(message));
     }
