@@ -209,13 +209,14 @@ public sealed class BgeVectorStoreCollection<TKey, TRecord> : VectorStoreCollect
             var vectors = rows.Vectors(column);
             var wanted = checked(options.Skip + top);
             var best = new TopK(wanted);
-            foreach (var slot in vectors.SignBits ? Closest(rows, vectors, query, predicate, (int)Math.Min((long)wanted * _store.RescoreMultiplier, int.MaxValue)) : Enumerable.Range(0, rows.Count))
+            var candidates = Eligible(rows, vectors, predicate);
+            if (vectors.SignBits)
             {
-                if (!vectors.Has(slot) || (predicate is not null && !predicate(rows.Values(slot))))
-                {
-                    continue;
-                }
+                candidates = Closest(vectors, query, candidates, (int)Math.Min((long)wanted * _store.RescoreMultiplier, int.MaxValue));
+            }
 
+            foreach (var slot in candidates)
+            {
                 var score = scoring.Score(query, queryNorm, vectors.Row(slot), vectors.Norm(slot));
                 if (!float.IsNaN(score) && scoring.Meets(score, options.ScoreThreshold))
                 {
@@ -244,17 +245,18 @@ public sealed class BgeVectorStoreCollection<TKey, TRecord> : VectorStoreCollect
             : null;
     }
 
-    // The candidates of a quantized column: the rows whose sign bits are nearest the query's, filter applied first.
-    private static IEnumerable<int> Closest(CollectionRows rows, VectorColumn vectors, float[] query, Func<object?[], bool>? predicate, int count)
+    // The rows a search may return: those holding the vector and passing the filter.
+    private static IEnumerable<int> Eligible(CollectionRows rows, VectorColumn vectors, Func<object?[], bool>? predicate) =>
+        Enumerable.Range(0, rows.Count).Where(slot => vectors.Has(slot) && (predicate is null || predicate(rows.Values(slot))));
+
+    // The candidates of a quantized column: the eligible rows whose sign bits are nearest the query's.
+    private static IEnumerable<int> Closest(VectorColumn vectors, float[] query, IEnumerable<int> eligible, int count)
     {
         var signs = vectors.SignsOf(query);
         var closest = new TopK(count);
-        for (var slot = 0; slot < rows.Count; slot++)
+        foreach (var slot in eligible)
         {
-            if (vectors.Has(slot) && (predicate is null || predicate(rows.Values(slot))))
-            {
-                closest.Add(slot, -TensorPrimitives.HammingBitDistance<ulong>(signs, vectors.Signs(slot)));
-            }
+            closest.Add(slot, -TensorPrimitives.HammingBitDistance<ulong>(signs, vectors.Signs(slot)));
         }
 
         return closest.Best().Select(hit => hit.Index);

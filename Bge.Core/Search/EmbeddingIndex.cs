@@ -95,19 +95,9 @@ public sealed class EmbeddingIndex
     /// <exception cref="ArgumentException">The query's dimension differs from the index's.</exception>
     public IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> query, int topK)
     {
-        if (query.Length != Dimension)
-        {
-            throw new ArgumentException($"the query has {query.Length} dimensions, the index {Dimension}", nameof(query));
-        }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        var best = new TopK(topK);
-        for (var i = 0; i < Count; i++)
-        {
-            best.Add(i, TensorPrimitives.Dot(query, _vectors.AsSpan(i * Dimension, Dimension)));
-        }
-
-        return [.. best.Best().Select(hit => new SearchHit(hit.Index, _texts[hit.Index], hit.Score))];
+        var best = ExactScan.Start(query, Dimension, topK);
+        ExactScan.Offer(best, query, AllVectors, 0);
+        return ExactScan.Hits(best, _texts);
     }
 
     /// <summary>Encodes <paramref name="query"/> as a retrieval query (with the model's instruction) and searches.</summary>

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Bge.Core.Search;
 
@@ -11,6 +14,10 @@ internal sealed unsafe class RescoringVectors : IDisposable
     private readonly float[]? _array;
     private readonly MemoryMappedFile? _file;
     private readonly MemoryMappedViewAccessor? _view;
+    private readonly SafeFileHandle? _handle;
+    private readonly string? _path;
+    private readonly long _offset;
+    private readonly int _count;
     private readonly float* _mapped;
     private readonly int _dimension;
     private bool _disposed;
@@ -20,7 +27,7 @@ internal sealed unsafe class RescoringVectors : IDisposable
     /// <summary>Maps <paramref name="count"/> × <paramref name="dimension"/> floats at <paramref name="offset"/> of <paramref name="path"/>.</summary>
     public RescoringVectors(string path, long offset, int count, int dimension)
     {
-        _dimension = dimension;
+        (_dimension, _path, _offset, _count) = (dimension, path, offset, count);
         var bytes = (long)count * dimension * sizeof(float);
         if (bytes == 0)
         {
@@ -28,6 +35,7 @@ internal sealed unsafe class RescoringVectors : IDisposable
             return;
         }
 
+        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
         _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         _view = _file.CreateViewAccessor(offset, bytes, MemoryMappedFileAccess.Read);
         byte* start = null;
@@ -37,6 +45,48 @@ internal sealed unsafe class RescoringVectors : IDisposable
 
     public ReadOnlySpan<float> Row(int index) =>
         _array is not null ? _array.AsSpan(index * _dimension, _dimension) : new ReadOnlySpan<float>(_mapped + ((long)index * _dimension), _dimension);
+
+    /// <summary>Offers every vector's dot product with <paramref name="query"/> to <paramref name="best"/>.</summary>
+    public void Scan(ReadOnlySpan<float> query, TopK best)
+    {
+        if (_array is not null)
+        {
+            ExactScan.Offer(best, query, _array, 0);
+            return;
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var rowsPerBlock = Math.Max(1, (1 << 18) / _dimension);
+        var buffer = ArrayPool<float>.Shared.Rent(rowsPerBlock * _dimension);
+        try
+        {
+            for (var first = 0; first < _count; first += rowsPerBlock)
+            {
+                var block = buffer.AsSpan(0, Math.Min(rowsPerBlock, _count - first) * _dimension);
+                ReadExactly(MemoryMarshal.AsBytes(block), _offset + ((long)first * _dimension * sizeof(float)));
+                ExactScan.Offer(best, query, block, first);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    private void ReadExactly(Span<byte> into, long at)
+    {
+        while (!into.IsEmpty)
+        {
+            var read = RandomAccess.Read(_handle!, into, at);
+            if (read == 0)
+            {
+                throw new IndexFormatException(_path!, $"the float32 vectors end at byte {at}, before the {_count} vectors the header counts: the file was shortened after it was opened");
+            }
+
+            into = into[read..];
+            at += read;
+        }
+    }
 
     public void Dispose()
     {
@@ -53,5 +103,6 @@ internal sealed unsafe class RescoringVectors : IDisposable
         }
 
         _file?.Dispose();
+        _handle?.Dispose();
     }
 }

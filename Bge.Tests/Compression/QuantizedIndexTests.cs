@@ -68,16 +68,20 @@ public sealed class QuantizedIndexTests
 
     private static string[] Texts(int count) => [.. Enumerable.Range(0, count).Select(i => $"document {i}")];
 
-    [TestCase(VectorQuantization.Binary)]
-    [TestCase(VectorQuantization.Int8)]
-    public void RescoringEveryDocumentIsExactSearchAndCandidatesFollowTheCodes(VectorQuantization form)
+    // Binary codes of one 64-bit word, of six (384 bits, scanned with the query held in registers) and of ten (groups
+    // of four words and a tail of two).
+    [TestCase(VectorQuantization.Binary, 64)]
+    [TestCase(VectorQuantization.Binary, 384)]
+    [TestCase(VectorQuantization.Binary, 640)]
+    [TestCase(VectorQuantization.Int8, 64)]
+    public void RescoringEveryDocumentIsExactSearchAndCandidatesFollowTheCodes(VectorQuantization form, int dimension)
     {
-        var documents = UnitVectors(300, 64, 1);
-        var queries = UnitVectors(5, 64, 2);
+        var documents = UnitVectors(300, dimension, 1);
+        var queries = UnitVectors(5, dimension, 2);
         using var index = QuantizedIndex.Build("m", PoolingMode.Cls, documents, Texts(300), form);
-        var exact = new EmbeddingIndex("m", 64, PoolingMode.Cls);
+        var exact = new EmbeddingIndex("m", dimension, PoolingMode.Cls);
         exact.Add(Texts(300), documents);
-        Assert.That(index.BytesPerVector, Is.EqualTo(form == VectorQuantization.Binary ? 8 : 64));
+        Assert.That(index.BytesPerVector, Is.EqualTo(form == VectorQuantization.Binary ? dimension / 8 : dimension));
         var codes = EmbeddingQuantizer.Quantize(documents, form == VectorQuantization.Binary ? VectorQuantization.UBinary : form);
         for (var q = 0; q < queries.Rows; q++)
         {
@@ -89,11 +93,11 @@ public sealed class QuantizedIndexTests
 
             if (form == VectorQuantization.Binary)
             {
-                var bits = EmbeddingQuantizer.Quantize(new EmbeddingMatrix(query.ToArray(), 1, 64), VectorQuantization.UBinary).Row(0).ToArray();
+                var bits = EmbeddingQuantizer.Quantize(new EmbeddingMatrix(query.ToArray(), 1, dimension), VectorQuantization.UBinary).Row(0).ToArray();
                 var byCodes = Enumerable.Range(0, 300).OrderBy(d => CodeDistance.ReferenceHamming(bits, codes.Row(d))).ThenBy(d => d).Take(10).ToList();
                 var hits = index.Search(query, 10);
                 Assert.That(hits.Select(h => h.Index), Is.EqualTo(byCodes));
-                Assert.That(hits.Select(h => h.Score), Is.EqualTo(byCodes.Select(d => 1f - (2f * CodeDistance.ReferenceHamming(bits, codes.Row(d)) / 64))));
+                Assert.That(hits.Select(h => h.Score), Is.EqualTo(byCodes.Select(d => 1f - (2f * CodeDistance.ReferenceHamming(bits, codes.Row(d)) / dimension))));
             }
             else
             {

@@ -104,28 +104,51 @@ public sealed class QuantizedIndexWriterTests
         }
     }
 
-    [Test]
-    public void ExactSearchThroughTheMapIsTheFloat32Index()
+    // 32 dimensions: 400 rows in one block read from the file; 2048: 128 rows per 1 MiB block, so three whole blocks
+    // and a tail of 16 rows.
+    [TestCase(32)]
+    [TestCase(2048)]
+    public void ExactSearchReadFromTheFileIsTheFloat32Index(int dimension)
     {
-        var documents = UnitVectors(400, 32, 5);
+        var documents = UnitVectors(400, dimension, 5);
         var path = Path.Combine(_dir, "exact.bgeq");
         using (var built = QuantizedIndex.Build("m", PoolingMode.Cls, documents, Texts(400), VectorQuantization.Binary))
         {
             built.Save(path);
         }
 
-        var exact = new EmbeddingIndex("m", 32, PoolingMode.Cls);
+        var exact = new EmbeddingIndex("m", dimension, PoolingMode.Cls);
         exact.Add(Texts(400), documents);
         using var index = QuantizedIndex.Open(path);
-        var queries = UnitVectors(4, 32, 6);
+        var queries = UnitVectors(4, dimension, 6);
         for (var q = 0; q < queries.Rows; q++)
         {
             Assert.That(index.SearchExact(queries.Row(q), 7).Select(h => (h.Index, h.Score, h.Text)), Is.EqualTo(exact.Search(queries.Row(q), 7).Select(h => (h.Index, h.Score, h.Text))));
         }
 
-        Assert.Throws<ArgumentException>(() => index.SearchExact(new float[31], 7));
+        Assert.Throws<ArgumentException>(() => index.SearchExact(new float[dimension - 1], 7));
         index.Dispose();
         Assert.DoesNotThrow(index.Dispose, "disposing twice is harmless");
+        Assert.Throws<ObjectDisposedException>(() => index.SearchExact(queries.Row(0), 7));
+    }
+
+    [Test]
+    public void ExactSearchOverAFileShortenedAfterOpeningNamesIt()
+    {
+        var path = Path.Combine(_dir, "shortened.bgeq");
+        using (var built = QuantizedIndex.Build("m", PoolingMode.Cls, UnitVectors(300, 64, 8), Texts(300), VectorQuantization.Binary))
+        {
+            built.Save(path);
+        }
+
+        using var index = QuantizedIndex.Open(path);
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            file.SetLength(64 + (100 * 64 * sizeof(float)));
+        }
+
+        var error = Assert.Throws<IndexFormatException>(() => index.SearchExact(UnitVectors(1, 64, 9).Row(0), 3))!;
+        Assert.That(error.Message, Does.Contain(path).And.Contain("300 vectors").And.Contain("shortened"));
     }
 
     [Test]
