@@ -25,10 +25,50 @@ internal static class CompressedSearchSpeed
 {
     private const int Batch = 65536;
 
-    public static int Run(int count, int dimension, int queries, int multiplier, string directory)
+    /// <summary>
+    /// Runs <paramref name="rounds"/> rounds (each writes, opens and searches its files afresh) and prints each round's
+    /// table, then the medians: queries/s, and the median of each round's ratio to float32 in memory with its range.
+    /// </summary>
+    public static int Run(int count, int dimension, int queries, int multiplier, string directory, int rounds)
     {
         Console.WriteLine($"CPU: {Machine.CpuName()}; kernels at {Simd.Describe(Simd.Default)}; one thread per query");
-        Console.WriteLine($"{count:N0} synthetic unit vectors of {dimension} dimensions, {queries} queries, top 10, rescore × {multiplier}");
+        Console.WriteLine($"{count:N0} synthetic unit vectors of {dimension} dimensions, {queries} queries, top 10, rescore × {multiplier}, {rounds} round(s)");
+        var results = new List<List<Row>>();
+        for (var round = 1; round <= rounds; round++)
+        {
+            Console.WriteLine($"round {round}:");
+            results.Add(Round(count, dimension, queries, multiplier, directory));
+        }
+
+        Console.WriteLine($"medians of {rounds} round(s); × float32 is the median of each round's ratio (min–max):");
+        Console.WriteLine("| search | resident bytes/vector | queries/s | × float32 in memory | recall@10 of float32's top 10 |");
+        Console.WriteLine("|---|---|---|---|---|");
+        for (var i = 0; i < results[0].Count; i++)
+        {
+            var row = results[0][i];
+            var ratios = results.Select(r => r[i].QueriesPerSecond / r[0].QueriesPerSecond).ToList();
+            Console.WriteLine($"| {row.Search} | {row.Bytes} | {Figure(Median(results.Select(r => r[i].QueriesPerSecond)))} | "
+                + $"{Figure(Median(ratios))} ({Figure(ratios.Min())}–{Figure(ratios.Max())}) | {row.Recall} |");
+        }
+
+        return 0;
+    }
+
+    private sealed record Row(string Search, string Bytes, double QueriesPerSecond, string Recall);
+
+    private static string Figure(double value) =>
+        value.ToString(value >= 100 ? "F0" : value >= 10 ? "F1" : "F2", CultureInfo.InvariantCulture);
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static List<Row> Round(int count, int dimension, int queries, int multiplier, string directory)
+    {
+        var table = new List<Row>();
+        void Print(Row row) => Console.WriteLine($"| {row.Search} | {row.Bytes} | {Figure(row.QueriesPerSecond)} | {Figure(row.QueriesPerSecond / table[0].QueriesPerSecond)} | {row.Recall} |");
         var random = new Random(5);
         var queryVectors = Enumerable.Range(0, queries).Select(_ => (Row: random.NextInt64(count), Vector: (float[]?)null)).ToArray();
         var texts = new string[Batch];
@@ -70,20 +110,20 @@ internal static class CompressedSearchSpeed
             var vectors = queryVectors.Select(q => q.Vector!).ToArray();
             if (truth is null)
             {
-                Console.WriteLine("| search | resident bytes/vector | queries/s | × float32 | recall@10 of float32's top 10 |");
-                Console.WriteLine("|---|---|---|---|---|");
                 var exact = new List<HashSet<int>>();
-                exactSeconds = Time(vectors, q => exact.Add(SearchResident(resident, q, dimension)), exact.Clear, warmUps: 3);
+                exactSeconds = Time(vectors, q => exact.Add(SearchResident(resident, q, dimension)), exact.Clear, warmUps: 2);
                 truth = exact;
-                Console.WriteLine($"| float32 exact, in memory | {dimension * 4} | {queries / exactSeconds:F2} | 1.0 | 100% |");
+                table.Add(new Row("float32 exact, in memory", $"{dimension * 4}", queries / exactSeconds, "100%"));
+                Print(table[^1]);
                 resident.Clear();
                 resident.TrimExcess();
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 Console.WriteLine($"(float32 copy released: managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1e6:F0} MB)");
                 var fromFile = new List<HashSet<int>>();
-                var fileSeconds = Time(vectors, q => fromFile.Add([.. index.SearchExact(q, 10).Select(h => h.Index)]), fromFile.Clear, warmUps: 3);
+                var fileSeconds = Time(vectors, q => fromFile.Add([.. index.SearchExact(q, 10).Select(h => h.Index)]), fromFile.Clear, warmUps: 2);
                 var same = Enumerable.Range(0, queries).All(q => fromFile[q].SetEquals(truth[q]));
-                Console.WriteLine($"| float32 exact, read from the file each query (SearchExact) | 0 (page cache) | {queries / fileSeconds:F2} | {exactSeconds / fileSeconds:F2} | {(same ? "100%" : "differs")} |");
+                table.Add(new Row("float32 exact, read from the file each query (SearchExact)", "0 (page cache)", queries / fileSeconds, same ? "100%" : "differs"));
+                Print(table[^1]);
             }
 
             foreach (var m in new[] { 0, multiplier })
@@ -91,15 +131,15 @@ internal static class CompressedSearchSpeed
                 var found = new List<HashSet<int>>();
                 var seconds = Time(vectors, q => found.Add([.. index.Search(q, 10, m).Select(h => h.Index)]), found.Clear);
                 var recall = Enumerable.Range(0, queries).Average(q => found[q].Intersect(truth[q]).Count() / 10.0);
-                Console.WriteLine($"| {form.ToString().ToLowerInvariant()}{(m > 0 ? $" + rescore × {m}" : "")} | {index.BytesPerVector} | {queries / seconds:F1} | "
-                    + $"{exactSeconds / seconds:F1} | {(100 * recall).ToString("F1", CultureInfo.InvariantCulture)}% |");
+                table.Add(new Row($"{form.ToString().ToLowerInvariant()}{(m > 0 ? $" + rescore × {m}" : "")}", $"{index.BytesPerVector}", queries / seconds, $"{(100 * recall).ToString("F1", CultureInfo.InvariantCulture)}%"));
+                Print(table[^1]);
             }
 
             index.Dispose(); // before the file is deleted
             File.Delete(path);
         }
 
-        return 0;
+        return table;
     }
 
     // Clustered unit vectors (random centres plus noise), so near neighbours exist as they do for real embeddings,

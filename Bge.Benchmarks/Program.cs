@@ -18,7 +18,7 @@ using Bge.Benchmarks;
 // tokenize [--rounds N]: our SentencePiece tokenizer's tokens/s beside Microsoft.ML.Tokenizers' on the shared xlmr texts;
 // retention [--models snowflake-arctic-embed-xs,all-MiniLM-L6-v2] [--rescore-multiplier 4]: quality kept by each
 // Matryoshka dimension × float32/int8/binary × rescoring on SQuAD and STS-B paraphrase retrieval;
-// search-speed [--count 1000000] [--dimension 384] [--queries 50] [--rescore-multiplier 4]: queries/s and resident bytes
+// search-speed [--count 1000000] [--dimension 384] [--queries 50] [--rescore-multiplier 4] [--rounds 1]: queries/s and resident bytes
 // per vector, float32 exact beside int8 and binary codes with rescoring (synthetic vectors);
 // anything else goes to BenchmarkDotNet (e.g. --filter '*Encoder*').
 if (args.Length > 0 && args[0] == "compare")
@@ -52,7 +52,7 @@ if (args.Length > 0 && args[0] == "retention")
 if (args.Length > 0 && args[0] == "search-speed")
 {
     int Int(string name, string fallback) => int.Parse(Option(name) ?? fallback, CultureInfo.InvariantCulture);
-    return CompressedSearchSpeed.Run(Int("--count", "1000000"), Int("--dimension", "384"), Int("--queries", "50"), Int("--rescore-multiplier", "4"), Path.GetTempPath());
+    return CompressedSearchSpeed.Run(Int("--count", "1000000"), Int("--dimension", "384"), Int("--queries", "50"), Int("--rescore-multiplier", "4"), Path.GetTempPath(), Int("--rounds", "1"));
 }
 
 if (args.Length > 0 && args[0] == "stream")

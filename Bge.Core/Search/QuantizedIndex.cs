@@ -143,16 +143,7 @@ public sealed class QuantizedIndex : IDisposable
             var weightCodes = new sbyte[Dimension];
             SymmetricInt8.Quantize(weights, weightCodes);
 
-            var best = new TopK(pool);
-            ForEachBlock((first, rows, block) =>
-            {
-                var codes = MemoryMarshal.Cast<byte, sbyte>(block.AsSpan());
-                for (var r = 0; r < rows; r++)
-                {
-                    best.Add(first + r, CodeDistance.Dot(weightCodes, codes.Slice(r * Dimension, Dimension), width));
-                }
-            });
-            candidates = best.Best();
+            candidates = ScanInt8(weightCodes, pool, width);
             estimate = d => TensorPrimitives.Dot(queryArray, Dequantize(d));
         }
 
@@ -175,6 +166,28 @@ public sealed class QuantizedIndex : IDisposable
 
         var vector = embedder.EncodeQueries([query], new EncodeOptions { Pooling = Pooling, Dimensions = Dimension });
         return Search(vector.Row(0), topK, rescoreMultiplier, embedder.Model.Simd);
+    }
+
+    // Every document's int8 dot product with the query's weights; a row scoring no more than the weakest kept is not
+    // offered.
+    private (int Index, float Score)[] ScanInt8(sbyte[] weightCodes, int pool, SimdWidth width)
+    {
+        var best = new TopK(pool);
+        ForEachBlock((first, rows, block) =>
+        {
+            var codes = MemoryMarshal.Cast<byte, sbyte>(block.AsSpan());
+            var threshold = best.Threshold;
+            for (var r = 0; r < rows; r++)
+            {
+                var dot = CodeDistance.Dot(weightCodes, codes.Slice(r * Dimension, Dimension), width);
+                if (dot > threshold)
+                {
+                    best.Add(first + r, dot);
+                    threshold = best.Threshold;
+                }
+            }
+        });
+        return best.Best();
     }
 
     // Every document's Hamming distance to the query's bits, as a score (its negation). Codes of whole 64-bit words
