@@ -24,7 +24,7 @@ internal sealed unsafe class RescoringVectors : IDisposable
 
     public RescoringVectors(float[] vectors, int dimension) => (_array, _dimension) = (vectors, dimension);
 
-    /// <summary>Maps <paramref name="count"/> × <paramref name="dimension"/> floats at <paramref name="offset"/> of <paramref name="path"/>.</summary>
+    /// <summary>Maps <paramref name="count"/> × <paramref name="dimension"/> floats at <paramref name="offset"/> of <paramref name="path"/> (and opens it for <see cref="Scan"/>'s reads).</summary>
     public RescoringVectors(string path, long offset, int count, int dimension)
     {
         (_dimension, _path, _offset, _count) = (dimension, path, offset, count);
@@ -46,7 +46,11 @@ internal sealed unsafe class RescoringVectors : IDisposable
     public ReadOnlySpan<float> Row(int index) =>
         _array is not null ? _array.AsSpan(index * _dimension, _dimension) : new ReadOnlySpan<float>(_mapped + ((long)index * _dimension), _dimension);
 
-    /// <summary>Offers every vector's dot product with <paramref name="query"/> to <paramref name="best"/>.</summary>
+    /// <summary>
+    /// Offers every vector's dot product with <paramref name="query"/> to <paramref name="best"/>, reading the file a
+    /// block at a time into a buffer rather than walking the map: on a Zen 5 virtual machine a pass over 15.4 GB of
+    /// cached vectors took 3–10 s through the map's 4 KB pages and 0.9 s in 1 MiB blocks.
+    /// </summary>
     public void Scan(ReadOnlySpan<float> query, TopK best)
     {
         if (_array is not null)
