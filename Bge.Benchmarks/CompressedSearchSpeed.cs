@@ -188,10 +188,8 @@ internal static class CompressedSearchSpeed
         var first = 0;
         foreach (var block in blocks)
         {
-            for (var at = 0; at < block.Length; at += dimension, first++)
-            {
-                best.Add(first, TensorPrimitives.Dot(query, block.AsSpan(at, dimension)));
-            }
+            ExactScan.Offer(best, query, block, first);
+            first += block.Length / dimension;
         }
 
         return [.. best.Best().Select(hit => hit.Index)];

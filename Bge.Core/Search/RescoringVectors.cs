@@ -36,7 +36,8 @@ internal sealed unsafe class RescoringVectors : IDisposable
         }
 
         _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-        _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        // One open file behind the map and the reads, so both read the same file even if the path is replaced meanwhile.
+        _file = MemoryMappedFile.CreateFromFile(_handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
         _view = _file.CreateViewAccessor(offset, bytes, MemoryMappedFileAccess.Read);
         byte* start = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
